@@ -1,0 +1,75 @@
+/**
+ * Command-line flag parsing shared by every `nasx` command: strict flags, numbers checked with the
+ * same wording as the library's argument errors.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A usage error: printed without a stack, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
+export type FlagValues<T extends FlagSpec> = { [K in keyof T]?: T[K] extends { type: 'boolean' } ? boolean : string };
+
+export function parseFlags<T extends FlagSpec>(
+  argv: string[],
+  options: T,
+  allowPositionals = false,
+): { values: FlagValues<T>; positionals: string[] } {
+  try {
+    const parsed = parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return { values: parsed.values as FlagValues<T>, positionals: parsed.positionals };
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const m = /Unknown option '([^']+)'/.exec(e.message);
+    if (m) {
+      const known = Object.keys(options).map((k) => `--${k}`).join(', ');
+      throw new UsageError(`Unknown flag ${m[1]}; known flags are ${known}`);
+    }
+    const v = /Option '([^']+)' argument missing/.exec(e.message);
+    if (v) throw new UsageError(`Flag ${v[1].split(',').pop()!.trim()} needs a value`);
+    throw new UsageError(e.message.split('\n')[0]!);
+  }
+}
+
+function received(raw: string): string {
+  return `${JSON.stringify(raw)}`;
+}
+
+export function intFlag(name: string, raw: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (raw === undefined) return undefined;
+  const expected = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer between ${min} and ${max}`;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
+    throw new UsageError(`Expected ${expected} for --${name} but received ${received(raw)}`);
+  }
+  return v;
+}
+
+export function numberFlag(
+  name: string,
+  raw: string | undefined,
+  min: number,
+  max: number,
+  exclusiveMin = false,
+): number | undefined {
+  if (raw === undefined) return undefined;
+  const expected = exclusiveMin ? `a number greater than ${min} and at most ${max}` : `a number between ${min} and ${max}`;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || (exclusiveMin ? v <= min : v < min) || v > max) {
+    throw new UsageError(`Expected ${expected} for --${name} but received ${received(raw)}`);
+  }
+  return v;
+}
+
+export function choiceFlag<T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
+  if (raw === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new UsageError(`Expected one of ${allowed.map((a) => JSON.stringify(a)).join(', ')} for --${name} but received ${received(raw)}`);
+  }
+  return raw as T;
+}

@@ -1,0 +1,66 @@
+/**
+ * The `nasx` command.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { NasxError } from '../errors.js';
+import { native } from '../native/binding.js';
+import { packageRoot } from '../util/package-root.js';
+import { UsageError } from './args.js';
+import { trainCommand } from './train-command.js';
+
+const USAGE = `Usage: nasx <command> [options]
+
+Commands:
+  train     train architectures in the native engine (nasx train --help)
+  info      show the native engine's build: instruction set, threads, CUDA
+
+Options:
+  --help, -h     show help
+  --version      show the version
+`;
+
+function version(): string {
+  return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+async function info(): Promise<number> {
+  const b = native().buildInfo;
+  process.stdout.write(
+    `${JSON.stringify({ version: version(), node: process.version, platform: `${process.platform}-${process.arch}`, ...b }, null, 2)}\n`,
+  );
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'train':
+        return await trainCommand(rest);
+      case 'info':
+        return await info();
+      case '--version':
+        process.stdout.write(`${version()}\n`);
+        return 0;
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are train, info`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`nasx: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof NasxError || err instanceof TypeError || err instanceof RangeError) {
+      process.stderr.write(`nasx: ${err.message}\n`);
+      return err instanceof NasxError && err.code === 'ERR_NASX_INVALID_ARCH' ? 2 : 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The one place that loads the native addon, and the typed surface of it. Everything else in nasx
+ * talks to `native()`.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { NasxError, type NasxErrorCode } from '../errors.js';
+import { packageRoot } from '../util/package-root.js';
+
+export type NativeOp =
+  | 'dense'
+  | 'conv2d'
+  | 'depthwise_conv2d'
+  | 'max_pool'
+  | 'avg_pool'
+  | 'global_avg_pool'
+  | 'batch_norm'
+  | 'dropout'
+  | 'activation'
+  | 'flatten'
+  | 'add';
+
+export type ActivationName = 'identity' | 'relu' | 'gelu' | 'tanh' | 'sigmoid';
+
+/** One node of the lowered network graph the engine trains (see `lowerArch`). */
+export interface NativeNode {
+  op: NativeOp;
+  name?: string;
+  /** Earlier node indices; -1 is the network input; omitted means the previous node. */
+  inputs?: number[];
+  units?: number;
+  filters?: number;
+  kernel?: number;
+  stride?: number;
+  bias?: boolean;
+  activation?: ActivationName;
+  rate?: number;
+  project?: boolean;
+}
+
+export type Shape3 = readonly [number, number, number];
+
+export interface NativeSplit {
+  x: Float32Array;
+  y: Int32Array | Float32Array;
+  count: number;
+}
+
+export interface NativeTrainData {
+  inputShape: Shape3;
+  task: 'classification' | 'regression';
+  outputSize: number;
+  train: NativeSplit;
+  validation?: NativeSplit;
+  test?: NativeSplit;
+}
+
+export interface NativeTrainOptions {
+  epochs?: number;
+  batchSize?: number;
+  optimizer?: 'sgd' | 'adamw';
+  lr?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  warmupFraction?: number;
+  seed?: number;
+  threads?: number;
+  dataFraction?: number;
+  resolution?: number;
+  keepWeights?: boolean;
+}
+
+export interface NativeTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface NativeEpoch {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  valAccuracy: number;
+  seconds: number;
+}
+
+export interface NativeResult {
+  status: 'ok' | 'diverged' | 'invalid' | 'failed' | 'cancelled';
+  error?: string;
+  params: number;
+  flops: number;
+  inputShape: [number, number, number];
+  metrics: { trainLoss: number; valLoss: number; valAccuracy: number; testLoss: number; testAccuracy: number };
+  seconds: number;
+  samplesPerSecond: number;
+  samplesSeen: number;
+  epochs: NativeEpoch[];
+  weights?: { params: NativeTensor[]; state: NativeTensor[] };
+}
+
+export interface NativeProgress {
+  type: 'step' | 'epoch';
+  candidate: number;
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  trainLoss: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  seconds: number;
+}
+
+export interface NativePlan {
+  params: number;
+  flops: number;
+  nodes: { name: string; op: NativeOp; inputs: number[]; outputShape: [number, number, number]; flops: number }[];
+  tensors: { name: string; shape: number[] }[];
+}
+
+export interface NativeNetwork {
+  params(): NativeTensor[];
+  state(): NativeTensor[];
+  setParams(values: Float32Array[]): void;
+  setState(values: Float32Array[]): void;
+  forward(x: Float32Array, batch: number, training: boolean, seed?: number): Float32Array;
+  backward(dOutput: Float32Array, wantInputGrad: boolean): { params: Float32Array[]; input?: Float32Array };
+}
+
+export interface NativeOptimizerConfig {
+  optimizer: 'sgd' | 'adamw';
+  lr?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
+
+export interface NativeBinding {
+  train(
+    archs: NativeNode[][],
+    data: NativeTrainData,
+    options: NativeTrainOptions,
+    onProgress: (event: NativeProgress) => void,
+  ): { promise: Promise<NativeResult[]>; cancel(): void };
+  plan(nodes: NativeNode[], inputShape: Shape3, outputSize: number): NativePlan;
+  loss(
+    kind: 'cross_entropy' | 'mse',
+    output: Float32Array,
+    target: Int32Array | Float32Array,
+    batch: number,
+    width: number,
+  ): { loss: number; correct: number; grad: Float32Array };
+  optimizerStep(
+    config: NativeOptimizerConfig,
+    lr: number,
+    step: number,
+    decay: boolean,
+    params: Float32Array,
+    grads: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+  ): void;
+  cosineLr(base: number, step: number, total: number, warmup: number): number;
+  fmaPeak(threads: number, seconds: number): Promise<number>;
+  gemmBenchmark(
+    m: number,
+    n: number,
+    k: number,
+    threads: number,
+    transA: boolean,
+    transB: boolean,
+    seconds: number,
+  ): Promise<number>;
+  Network: new (nodes: NativeNode[], inputShape: Shape3, outputSize: number, maxBatch: number, seed: number) => NativeNetwork;
+  buildInfo: {
+    gemmIsa: 'avx512' | 'avx2' | 'portable';
+    hardwareThreads: number;
+    backends: string[];
+    cudaCompiled: boolean;
+    cudaDevices: { name: string; memoryGiB: number; computeCapability: string }[];
+    cudaUnavailableReason?: string;
+  };
+}
+
+let cached: NativeBinding | undefined;
+
+/** Loads the addon once (a prebuild for this platform, else the local build). */
+export function native(): NativeBinding {
+  if (cached) return cached;
+  const root = packageRoot();
+  const require = createRequire(import.meta.url);
+  const tried = [
+    path.join(root, 'prebuilds', `${process.platform}-${process.arch}`),
+    path.join(root, 'build', 'Release', 'nasx.node'),
+    path.join(root, 'build', 'Debug', 'nasx.node'),
+  ];
+  try {
+    const load = require('node-gyp-build') as (dir: string) => unknown;
+    cached = load(root) as NativeBinding;
+    return cached;
+  } catch (err) {
+    const found = tried.filter((p) => existsSync(p));
+    throw new NasxError(
+      'ERR_NASX_NATIVE_LOAD',
+      `Could not load the nasx native addon for ${process.platform}-${process.arch} ` +
+        `(Node ${process.version}, ABI ${process.versions.modules}, N-API ${process.versions.napi}). ` +
+        `Tried: ${tried.join(', ')}${found.length ? ` (present: ${found.join(', ')})` : ' (none present)'}. ` +
+        `Cause: ${(err as Error).message.split('\n')[0]}. ` +
+        `Fix: run \`npm rebuild nasx\` (or \`npx cmake-js compile\` in the package directory); ` +
+        `building needs a C++17 compiler and CMake.`,
+      { cause: err },
+    );
+  }
+}
+
+const CODES: Record<string, NasxErrorCode> = {
+  ERR_NASX_INVALID_ARCH: 'ERR_NASX_INVALID_ARCH',
+  ERR_NASX_INVALID_ARGUMENT: 'ERR_NASX_INVALID_ARGUMENT',
+  ERR_NASX_ENGINE: 'ERR_NASX_ENGINE',
+};
+
+/**
+ * Turns an error thrown by the addon into a NasxError (engine failures) or leaves TypeError and
+ * RangeError as they are. The message is kept; the stack is the caller's.
+ */
+export function fromNative(err: unknown, callerStack?: string): Error {
+  if (err instanceof TypeError || err instanceof RangeError) return err;
+  const e = err as Error & { code?: string };
+  const code = (e && typeof e.code === 'string' && CODES[e.code]) || 'ERR_NASX_ENGINE';
+  const wrapped = new NasxError(code, e?.message ?? String(err), { cause: err });
+  if (callerStack) wrapped.stack = `${wrapped.name}: ${wrapped.message}\n${callerStack.split('\n').slice(1).join('\n')}`;
+  return wrapped;
+}

@@ -1,0 +1,257 @@
+/**
+ * `trainCandidates`: trains a batch of architectures at once in the native engine, on one shared,
+ * shuffled data stream, without blocking the event loop.
+ */
+import type { Arch } from './arch/arch.js';
+import { lowerArch } from './arch/arch.js';
+import type { Dataset } from './data/dataset.js';
+import { loadDataset, type DatasetSource } from './data/load.js';
+import { NasxError, checkInteger, checkNumber, checkOneOf, typeError } from './errors.js';
+import { fromNative, native, type NativeNode, type NativeProgress, type NativeResult, type NativeTensor } from './native/binding.js';
+
+export type CandidateStatus = 'ok' | 'diverged' | 'invalid' | 'failed' | 'cancelled';
+
+export interface TrainOptions {
+  /** Passes over the training data. Default 1. */
+  epochs?: number;
+  /** Mini-batch size. Default 128. */
+  batchSize?: number;
+  /** Default "adamw". */
+  optimizer?: 'sgd' | 'adamw';
+  /** Peak learning rate (cosine decay after a linear warm-up). Default 1e-3 for AdamW, 0.05 for SGD. */
+  lr?: number;
+  /** SGD momentum. Default 0.9. */
+  momentum?: number;
+  /** Default 1e-4 for AdamW (decoupled), 5e-4 for SGD (L2). */
+  weightDecay?: number;
+  /** Fraction of all steps spent warming up. Default 0.05. */
+  warmupFraction?: number;
+  /** Seeds initialisation, data order and dropout. Default 0. */
+  seed?: number;
+  /** Threads used. Default: every hardware thread. */
+  threads?: number;
+  /** Fraction of the training split to train on (a seeded subset), in (0, 1]. Default 1. */
+  dataFraction?: number;
+  /** Input height after resampling (width in proportion); 0 or omitted keeps the data's own. */
+  resolution?: number;
+  /** Return the trained weights with each result. Default false. */
+  keepWeights?: boolean;
+  /** Cancels training; the promise then rejects with an AbortError that carries the results so far. */
+  signal?: AbortSignal;
+  /** Per-epoch (and, within long epochs, per-step) progress, per candidate. */
+  onProgress?: (event: TrainProgress) => void;
+}
+
+export type TrainProgress = NativeProgress;
+
+export interface TrainMetrics {
+  trainLoss: number | null;
+  valLoss: number | null;
+  testLoss: number | null;
+  /** Fractions in [0, 1]; null for regression. */
+  valAccuracy: number | null;
+  testAccuracy: number | null;
+  /** Regression: root mean squared error in the targets' own units. */
+  valRmse?: number | null;
+  testRmse?: number | null;
+}
+
+export interface TrainResult {
+  arch: Arch;
+  status: CandidateStatus;
+  error?: string;
+  params: number;
+  flops: number;
+  metrics: TrainMetrics;
+  /** Wall-clock seconds from the batch's start to this candidate's finish. */
+  seconds: number;
+  /** Training samples processed over `seconds`. */
+  samplesPerSecond: number;
+  epochs: { epoch: number; trainLoss: number; valLoss: number | null; valAccuracy: number | null; seconds: number }[];
+  /** Input shape the network was trained on (after resampling). */
+  inputShape: [number, number, number];
+  weights?: { params: NativeTensor[]; state: NativeTensor[] };
+}
+
+/** Rejection of a cancelled `trainCandidates`; `results` holds what had finished. */
+export class AbortError extends NasxError {
+  readonly results: TrainResult[];
+  constructor(message: string, results: TrainResult[]) {
+    super('ERR_NASX_ABORTED', message);
+    this.name = 'AbortError';
+    this.results = results;
+  }
+}
+
+const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** Checks options up front, so that bad values fail before any work with a message naming them. */
+export function checkTrainOptions(options: unknown): TrainOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw typeError('options', 'an object', options);
+  const o = options as Record<string, unknown>;
+  const known = [
+    'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'weightDecay', 'warmupFraction', 'seed', 'threads',
+    'dataFraction', 'resolution', 'keepWeights', 'signal', 'onProgress',
+  ];
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) throw new RangeError(`Unknown option "${k}" for options; known options are ${known.join(', ')}`);
+  }
+  if (o.epochs !== undefined) checkInteger('options.epochs', o.epochs, 1, 100000);
+  if (o.batchSize !== undefined) checkInteger('options.batchSize', o.batchSize, 1, 65536);
+  if (o.optimizer !== undefined) checkOneOf('options.optimizer', o.optimizer, ['sgd', 'adamw'] as const);
+  if (o.lr !== undefined) checkNumber('options.lr', o.lr, 0, 10, { exclusiveMin: true });
+  if (o.momentum !== undefined) checkNumber('options.momentum', o.momentum, 0, 0.9999);
+  if (o.weightDecay !== undefined) checkNumber('options.weightDecay', o.weightDecay, 0, 10);
+  if (o.warmupFraction !== undefined) checkNumber('options.warmupFraction', o.warmupFraction, 0, 1);
+  if (o.seed !== undefined) checkInteger('options.seed', o.seed, 0);
+  if (o.threads !== undefined) checkInteger('options.threads', o.threads, 1, 1024);
+  if (o.dataFraction !== undefined) checkNumber('options.dataFraction', o.dataFraction, 0, 1, { exclusiveMin: true });
+  if (o.resolution !== undefined) checkInteger('options.resolution', o.resolution, 0, 4096);
+  if (o.keepWeights !== undefined && typeof o.keepWeights !== 'boolean') throw typeError('options.keepWeights', 'a boolean', o.keepWeights);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', o.signal);
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw typeError('options.onProgress', 'a function', o.onProgress);
+  return o as TrainOptions;
+}
+
+function toResult(arch: Arch, r: NativeResult, data: Dataset): TrainResult {
+  const m = r.metrics;
+  const metrics: TrainMetrics = {
+    trainLoss: num(m.trainLoss),
+    valLoss: num(m.valLoss),
+    testLoss: num(m.testLoss),
+    valAccuracy: num(m.valAccuracy),
+    testAccuracy: num(m.testAccuracy),
+  };
+  if (data.task === 'regression' && data.targetNormalization) {
+    // The engine's MSE is on standardised targets; report RMSE in the targets' units (mean over outputs).
+    const std = data.targetNormalization.std;
+    const meanVar = std.reduce((a, s) => a + s * s, 0) / std.length;
+    metrics.valRmse = num(Math.sqrt(m.valLoss * meanVar));
+    metrics.testRmse = num(Math.sqrt(m.testLoss * meanVar));
+  }
+  const result: TrainResult = {
+    arch,
+    status: r.status,
+    params: r.params,
+    flops: r.flops,
+    metrics,
+    seconds: r.seconds,
+    samplesPerSecond: r.samplesPerSecond,
+    epochs: r.epochs.map((e) => ({ ...e, valLoss: num(e.valLoss), valAccuracy: num(e.valAccuracy) })),
+    inputShape: r.inputShape,
+  };
+  if (r.error) result.error = r.error;
+  if (r.weights) result.weights = r.weights;
+  return result;
+}
+
+function invalidResult(arch: Arch, error: string, data: Dataset): TrainResult {
+  return {
+    arch,
+    status: 'invalid',
+    error,
+    params: 0,
+    flops: 0,
+    metrics: { trainLoss: null, valLoss: null, testLoss: null, valAccuracy: null, testAccuracy: null },
+    seconds: 0,
+    samplesPerSecond: 0,
+    epochs: [],
+    inputShape: [...data.inputShape] as [number, number, number],
+  };
+}
+
+/**
+ * Trains every architecture in `archs` at once and resolves with one result per architecture, in
+ * order. A candidate that is malformed (`invalid`), diverges or fails never affects the others.
+ *
+ * @example const [r] = await trainCandidates([{ type: 'mlp', layers: [{ units: 128 }] }], 'digits', { epochs: 5 });
+ */
+export async function trainCandidates(
+  archs: readonly Arch[],
+  dataset: Dataset | DatasetSource,
+  options: TrainOptions = {},
+): Promise<TrainResult[]> {
+  const stack = new Error().stack;
+  if (!Array.isArray(archs)) throw typeError('archs', 'an array of architectures', archs);
+  const opts = checkTrainOptions(options);
+  const data = isDataset(dataset) ? dataset : await loadDataset(dataset as DatasetSource, { seed: opts.seed ?? 0 });
+  if (opts.signal?.aborted) throw new AbortError('training was aborted before it started', []);
+
+  const results: (TrainResult | undefined)[] = new Array(archs.length);
+  const lowered: NativeNode[][] = [];
+  const slots: number[] = [];
+  archs.forEach((arch, i) => {
+    try {
+      lowered.push(lowerArch(arch, data.outputSize, `archs[${i}]`));
+      slots.push(i);
+    } catch (err) {
+      if (!(err instanceof NasxError)) throw err;
+      results[i] = invalidResult(arch, err.message, data);
+    }
+  });
+
+  if (lowered.length > 0) {
+    const addon = native();
+    const onProgress = opts.onProgress;
+    let job: ReturnType<typeof addon.train>;
+    try {
+      job = addon.train(
+        lowered,
+        {
+          inputShape: data.inputShape,
+          task: data.task,
+          outputSize: data.outputSize,
+          train: data.train,
+          validation: data.validation.count > 0 ? data.validation : undefined,
+          test: data.test.count > 0 ? data.test : undefined,
+        },
+        {
+          epochs: opts.epochs,
+          batchSize: opts.batchSize,
+          optimizer: opts.optimizer,
+          lr: opts.lr,
+          momentum: opts.momentum,
+          weightDecay: opts.weightDecay,
+          warmupFraction: opts.warmupFraction,
+          seed: opts.seed,
+          threads: opts.threads,
+          dataFraction: opts.dataFraction,
+          resolution: opts.resolution,
+          keepWeights: opts.keepWeights,
+        },
+        (event) => {
+          if (!onProgress) return;
+          try {
+            onProgress({ ...event, candidate: slots[event.candidate] ?? event.candidate });
+          } catch {
+            // A failing progress callback must not stop training.
+          }
+        },
+      );
+    } catch (err) {
+      throw fromNative(err, stack);
+    }
+    const onAbort = () => job.cancel();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let native_results: NativeResult[];
+    try {
+      native_results = await job.promise;
+    } catch (err) {
+      throw fromNative(err, stack);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    native_results.forEach((r, j) => {
+      const i = slots[j]!;
+      results[i] = toResult(archs[i]!, r, data);
+    });
+  }
+  const done = results as TrainResult[];
+  if (opts.signal?.aborted) throw new AbortError('training was aborted', done);
+  return done;
+}
+
+function isDataset(d: unknown): d is Dataset {
+  return typeof d === 'object' && d !== null && 'train' in d && 'inputShape' in d && 'task' in d;
+}

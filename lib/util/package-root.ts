@@ -1,0 +1,19 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let root: string | undefined;
+
+/** The directory holding nasx's package.json (works from lib/ under tsx and from dist/lib/). */
+export function packageRoot(): string {
+  if (root) return root;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'native'))) break;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('nasx: cannot locate the package root');
+    dir = parent;
+  }
+  root = dir;
+  return root;
+}

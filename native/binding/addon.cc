@@ -1,0 +1,575 @@
+// The nasx addon: argument conversion, asynchronous training jobs with progress and cancellation,
+// and a small synchronous network handle for inspection and gradient tests.
+#include <napi.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include "../core/devices.h"
+#include "../core/loss.h"
+#include "../core/network.h"
+#include "../core/optimizer.h"
+#include "../core/parallel.h"
+#include "../core/plan.h"
+#include "../core/trainer.h"
+#include "../cpu/kernels.h"
+#include "convert.h"
+
+namespace nasx::binding {
+namespace {
+
+// Per-environment state (one per main thread or worker thread that loads the addon): the cancel flags
+// of running jobs, so that a terminating environment stops its training instead of leaving threads
+// writing into freed buffers.
+struct AddonState {
+  std::mutex mu;
+  std::set<std::shared_ptr<std::atomic<bool>>> running;
+};
+
+AddonState* state_of(Napi::Env env) { return env.GetInstanceData<AddonState>(); }
+
+double js_number(double v) { return v; }
+
+Napi::Value nan_or(Napi::Env env, double v) { return Napi::Number::New(env, js_number(v)); }
+
+Napi::Array shape_array(Napi::Env env, const std::vector<int>& dims) {
+  Napi::Array a = Napi::Array::New(env, dims.size());
+  for (size_t i = 0; i < dims.size(); ++i) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, dims[i]));
+  return a;
+}
+
+Napi::Array shape_array(Napi::Env env, Shape s) { return shape_array(env, std::vector<int>{s.h, s.w, s.c}); }
+
+Napi::Array tensors_to_js(Napi::Env env, const std::vector<TensorInfo>& tensors, const std::vector<float>& values) {
+  Napi::Array out = Napi::Array::New(env, tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const TensorInfo& t = tensors[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", t.name);
+    o.Set("shape", shape_array(env, t.shape));
+    Napi::Float32Array data = Napi::Float32Array::New(env, static_cast<size_t>(t.size));
+    std::copy_n(values.data() + t.offset, t.size, data.Data());
+    o.Set("data", data);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
+Napi::Object result_to_js(Napi::Env env, const CandidateResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("status", status_name(r.status));
+  if (!r.error.empty()) o.Set("error", r.error);
+  o.Set("params", Napi::Number::New(env, static_cast<double>(r.params)));
+  o.Set("flops", Napi::Number::New(env, static_cast<double>(r.flops)));
+  o.Set("inputShape", shape_array(env, r.input));
+  Napi::Object m = Napi::Object::New(env);
+  m.Set("trainLoss", nan_or(env, r.train_loss));
+  m.Set("valLoss", nan_or(env, r.val_loss));
+  m.Set("valAccuracy", nan_or(env, r.val_accuracy));
+  m.Set("testLoss", nan_or(env, r.test_loss));
+  m.Set("testAccuracy", nan_or(env, r.test_accuracy));
+  o.Set("metrics", m);
+  o.Set("seconds", r.seconds);
+  o.Set("samplesPerSecond", r.samples_per_second);
+  o.Set("samplesSeen", Napi::Number::New(env, static_cast<double>(r.samples_seen)));
+  Napi::Array epochs = Napi::Array::New(env, r.epochs.size());
+  for (size_t i = 0; i < r.epochs.size(); ++i) {
+    const EpochRecord& e = r.epochs[i];
+    Napi::Object eo = Napi::Object::New(env);
+    eo.Set("epoch", e.epoch);
+    eo.Set("trainLoss", e.train_loss);
+    eo.Set("valLoss", nan_or(env, e.val_loss));
+    eo.Set("valAccuracy", nan_or(env, e.val_accuracy));
+    eo.Set("seconds", e.seconds);
+    epochs.Set(static_cast<uint32_t>(i), eo);
+  }
+  o.Set("epochs", epochs);
+  if (!r.tensors.empty() || !r.weights.empty()) {
+    Napi::Object w = Napi::Object::New(env);
+    w.Set("params", tensors_to_js(env, r.tensors, r.weights));
+    w.Set("state", tensors_to_js(env, r.state_tensors, r.state));
+    o.Set("weights", w);
+  }
+  return o;
+}
+
+Napi::Object event_to_js(Napi::Env env, const ProgressEvent& e) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("type", e.kind == ProgressEvent::Kind::Epoch ? "epoch" : "step");
+  o.Set("candidate", e.candidate);
+  o.Set("epoch", e.epoch);
+  o.Set("epochs", e.epochs);
+  o.Set("step", Napi::Number::New(env, static_cast<double>(e.step)));
+  o.Set("steps", Napi::Number::New(env, static_cast<double>(e.steps)));
+  o.Set("trainLoss", e.train_loss);
+  if (e.kind == ProgressEvent::Kind::Epoch) {
+    o.Set("valLoss", nan_or(env, e.val_loss));
+    o.Set("valAccuracy", nan_or(env, e.val_accuracy));
+  }
+  o.Set("seconds", e.seconds);
+  return o;
+}
+
+// One training job. Progress events and the final settlement both travel through one thread-safe
+// function, so every event reaches JavaScript before the promise settles. The thread-safe function
+// owns a reference to the job (its context) and drops it in its finalizer.
+struct TrainJob {
+  std::vector<std::vector<NodeSpec>> archs;
+  TrainData data;
+  TrainOptions options;
+  std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
+  std::vector<CandidateResult> results;
+  std::string error_code, error_message;
+  Napi::Promise::Deferred deferred;
+  Napi::ObjectReference keep_alive;  // the data object, whose typed arrays the job reads
+  AddonState* state = nullptr;
+  explicit TrainJob(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+};
+
+struct JobHolder {
+  std::shared_ptr<TrainJob> job;
+};
+
+struct Message {
+  bool done = false;
+  ProgressEvent event;
+};
+
+void deliver(Napi::Env env, Napi::Function callback, JobHolder* holder, Message* msg) {
+  std::unique_ptr<Message> m(msg);
+  if (env == nullptr) return;  // the environment is shutting down
+  TrainJob* job = holder->job.get();
+  if (!m->done) {
+    try {
+      callback.Call({event_to_js(env, m->event)});
+    } catch (const Napi::Error&) {
+      // The TypeScript wrapper guards user callbacks; nothing thrown here may stop the job.
+    }
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(job->state->mu);
+    job->state->running.erase(job->cancel);
+  }
+  if (!job->error_message.empty()) {
+    job->deferred.Reject(core_error(env, job->error_code, job->error_message).Value());
+  } else {
+    Napi::Array out = Napi::Array::New(env, job->results.size());
+    for (size_t i = 0; i < job->results.size(); ++i) out.Set(static_cast<uint32_t>(i), result_to_js(env, job->results[i]));
+    job->deferred.Resolve(out);
+  }
+  job->keep_alive.Reset();
+}
+
+using Tsfn = Napi::TypedThreadSafeFunction<JobHolder, Message, deliver>;
+
+class TrainWorker final : public Napi::AsyncWorker {
+ public:
+  TrainWorker(Napi::Env env, std::shared_ptr<TrainJob> job, Tsfn tsfn)
+      : Napi::AsyncWorker(env, "nasx.train"), job_(std::move(job)), tsfn_(tsfn) {}
+
+  void Execute() override {
+    try {
+      auto progress = [this](const ProgressEvent& e) {
+        auto* m = new Message{false, e};  // ownership passes to deliver()
+        if (tsfn_.NonBlockingCall(m) != napi_ok) delete m;
+      };
+      // On cancellation the results still arrive, unfinished candidates marked "cancelled".
+      job_->results = train_candidates(job_->archs, job_->data, job_->options, job_->cancel.get(), progress);
+    } catch (const CoreError& e) {
+      job_->error_code = e.code();
+      job_->error_message = e.what();
+    } catch (const std::bad_alloc&) {
+      job_->error_code = "engine";
+      job_->error_message = "out of memory";
+    } catch (const std::exception& e) {
+      job_->error_code = "engine";
+      job_->error_message = e.what();
+    }
+  }
+
+  void OnOK() override { settle(); }
+  void OnError(const Napi::Error&) override { settle(); }
+
+ private:
+  void settle() {
+    auto* m = new Message{true, {}};
+    if (tsfn_.BlockingCall(m) != napi_ok) delete m;
+    tsfn_.Release();
+  }
+  std::shared_ptr<TrainJob> job_;
+  Tsfn tsfn_;
+};
+
+// train(archs: Node[][], data, options, onProgress: Function) -> { promise, cancel() }
+Napi::Value Train(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto job = std::make_shared<TrainJob>(env);
+  if (!info[0].IsArray()) throw_type(env, "archs", "an array of architectures", info[0]);
+  Napi::Array archs = info[0].As<Napi::Array>();
+  for (uint32_t i = 0; i < archs.Length(); ++i) job->archs.push_back(get_nodes(archs.Get(i), "archs[" + std::to_string(i) + "]"));
+  job->data = get_train_data(info[1], "data");
+  job->options = get_train_options(info[2], "options");
+  if (!info[3].IsFunction()) throw_type(env, "onProgress", "a function", info[3]);
+  try {
+    check_train_inputs(job->data, job->options);
+  } catch (const CoreError& e) {
+    throw_core(env, e);
+  }
+  job->keep_alive = Napi::Persistent(info[1].As<Napi::Object>());
+  job->state = state_of(env);
+  {
+    std::lock_guard<std::mutex> lock(job->state->mu);
+    job->state->running.insert(job->cancel);
+  }
+  Tsfn tsfn = Tsfn::New(env, info[3].As<Napi::Function>(), "nasx.progress", 0, 1, new JobHolder{job},
+                        [](Napi::Env, void*, JobHolder* holder) { delete holder; });
+  Napi::Promise promise = job->deferred.Promise();
+  auto* worker = new TrainWorker(env, job, tsfn);  // Napi::AsyncWorker deletes itself when done
+  worker->Queue();
+  std::shared_ptr<std::atomic<bool>> cancel = job->cancel;
+  Napi::Object handle = Napi::Object::New(env);
+  handle.Set("promise", promise);
+  handle.Set("cancel", Napi::Function::New(env, [cancel](const Napi::CallbackInfo&) { cancel->store(true); }, "cancel"));
+  return handle;
+}
+
+// plan(nodes, inputShape, outputSize) -> { params, flops, nodes: [{ name, op, inputs, outputShape }] }
+Napi::Value PlanNetwork(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<NodeSpec> nodes = get_nodes(info[0], "nodes");
+  Shape input = get_shape(info[1], "inputShape");
+  if (!info[2].IsNumber()) throw_type(env, "outputSize", "a positive integer", info[2]);
+  const int outputs = info[2].As<Napi::Number>().Int32Value();
+  Plan plan;
+  try {
+    plan = build_plan(nodes, input, outputs);
+  } catch (const CoreError& e) {
+    throw_core(env, e);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("params", Napi::Number::New(env, static_cast<double>(plan.param_count)));
+  o.Set("flops", Napi::Number::New(env, static_cast<double>(plan.flops)));
+  Napi::Array list = Napi::Array::New(env, plan.nodes.size());
+  for (size_t i = 0; i < plan.nodes.size(); ++i) {
+    const PlannedNode& n = plan.nodes[i];
+    Napi::Object no = Napi::Object::New(env);
+    no.Set("name", n.spec.name);
+    no.Set("op", op_name(n.spec.op));
+    no.Set("inputs", shape_array(env, n.spec.inputs));
+    no.Set("outputShape", shape_array(env, n.out));
+    no.Set("flops", Napi::Number::New(env, static_cast<double>(n.flops)));
+    list.Set(static_cast<uint32_t>(i), no);
+  }
+  o.Set("nodes", list);
+  Napi::Array tensors = Napi::Array::New(env, plan.params.size());
+  for (size_t i = 0; i < plan.params.size(); ++i) {
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("name", plan.params[i].name);
+    t.Set("shape", shape_array(env, plan.params[i].shape));
+    tensors.Set(static_cast<uint32_t>(i), t);
+  }
+  o.Set("tensors", tensors);
+  return o;
+}
+
+// A network held by JavaScript, for inspection and tests on small inputs. Its methods run
+// synchronously on the calling thread; training goes through train(), which is asynchronous.
+class NetworkHandle final : public Napi::ObjectWrap<NetworkHandle> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Network",
+                       {InstanceMethod<&NetworkHandle::Params>("params"),
+                        InstanceMethod<&NetworkHandle::State>("state"),
+                        InstanceMethod<&NetworkHandle::SetParams>("setParams"),
+                        InstanceMethod<&NetworkHandle::SetState>("setState"),
+                        InstanceMethod<&NetworkHandle::Forward>("forward"),
+                        InstanceMethod<&NetworkHandle::Backward>("backward")});
+  }
+
+  // new Network(nodes, inputShape, outputSize, maxBatch, seed)
+  explicit NetworkHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetworkHandle>(info) {
+    Napi::Env env = info.Env();
+    std::vector<NodeSpec> nodes = get_nodes(info[0], "nodes");
+    Shape input = get_shape(info[1], "inputShape");
+    Napi::Object args = Napi::Object::New(env);
+    args.Set("outputSize", info[2]);
+    args.Set("maxBatch", info[3]);
+    args.Set("seed", info[4]);
+    const int outputs = get_int(args, "outputSize", "", 1, 1 << 20, 0, true);
+    const int max_batch = get_int(args, "maxBatch", "", 1, 1 << 16, 0, true);
+    const double seed = get_number(args, "seed", "", 0, 9007199254740991.0, 0);
+    try {
+      net_ = std::make_unique<Network>(build_plan(nodes, input, outputs), max_batch, cpu_backend());
+    } catch (const CoreError& e) {
+      throw_core(env, e);
+    }
+    net_->init_params(static_cast<std::uint64_t>(seed));
+  }
+
+ private:
+  Napi::Value Params(const Napi::CallbackInfo& info) { return tensors_to_js(info.Env(), net_->plan().params, net_->params()); }
+  Napi::Value State(const Napi::CallbackInfo& info) { return tensors_to_js(info.Env(), net_->plan().state, net_->state()); }
+
+  static void assign(Napi::Env env, const Napi::Value& v, const std::vector<TensorInfo>& tensors, std::vector<float>& dst,
+                     const char* name) {
+    if (!v.IsArray()) throw_type(env, name, "an array of " + std::to_string(tensors.size()) + " Float32Arrays", v);
+    Napi::Array a = v.As<Napi::Array>();
+    if (a.Length() != tensors.size())
+      throw_range(env, name, "an array of " + std::to_string(tensors.size()) + " Float32Arrays", v);
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      Napi::Float32Array f = get_f32(a.Get(i), std::string(name) + "[" + std::to_string(i) + "]", tensors[i].size);
+      std::copy_n(f.Data(), tensors[i].size, dst.data() + tensors[i].offset);
+    }
+  }
+  Napi::Value SetParams(const Napi::CallbackInfo& info) {
+    assign(info.Env(), info[0], net_->plan().params, net_->params(), "params");
+    return info.Env().Undefined();
+  }
+  Napi::Value SetState(const Napi::CallbackInfo& info) {
+    assign(info.Env(), info[0], net_->plan().state, net_->state(), "state");
+    return info.Env().Undefined();
+  }
+
+  // forward(x: Float32Array, batch, training: boolean, seed?) -> Float32Array (batch × outputSize)
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object args = Napi::Object::New(env);
+    args.Set("batch", info[1]);
+    args.Set("seed", info[3]);
+    const int batch = get_int(args, "batch", "", 1, net_->max_batch(), 0, true);
+    const double seed = get_number(args, "seed", "", 0, 9007199254740991.0, 0);
+    Napi::Float32Array x = get_f32(info[0], "x", batch * net_->plan().input.size());
+    if (!info[2].IsBoolean()) throw_type(env, "training", "a boolean", info[2]);
+    input_.assign(x.Data(), x.Data() + x.ElementLength());
+    Rng rng(static_cast<std::uint64_t>(seed));
+    SerialTeam team;
+    const float* y;
+    try {
+      y = net_->forward(input_.data(), batch, info[2].As<Napi::Boolean>().Value(), &rng, &team);
+    } catch (const CoreError& e) {
+      throw_core(env, e);
+    }
+    batch_ = batch;
+    const size_t n = static_cast<size_t>(batch) * static_cast<size_t>(net_->plan().output_size);
+    Napi::Float32Array out = Napi::Float32Array::New(env, n);
+    std::copy_n(y, n, out.Data());
+    return out;
+  }
+
+  // backward(dOutput: Float32Array, wantInputGrad: boolean) -> { params: Float32Array[], input?: Float32Array }
+  Napi::Value Backward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (batch_ == 0) throw core_error(env, "engine", "backward() needs a forward() first");
+    Napi::Float32Array dy = get_f32(info[0], "dOutput", static_cast<std::int64_t>(batch_) * net_->plan().output_size);
+    const bool want_input = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+    std::vector<float> dx(want_input ? static_cast<size_t>(batch_ * net_->plan().input.size()) : 0);
+    SerialTeam team;
+    net_->backward(dy.Data(), want_input ? dx.data() : nullptr, &team);
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Array grads = tensors_to_js(env, net_->plan().params, net_->grads());
+    Napi::Array plain = Napi::Array::New(env, grads.Length());
+    for (uint32_t i = 0; i < grads.Length(); ++i) plain.Set(i, grads.Get(i).As<Napi::Object>().Get("data"));
+    o.Set("params", plain);
+    if (want_input) {
+      Napi::Float32Array in = Napi::Float32Array::New(env, dx.size());
+      std::copy(dx.begin(), dx.end(), in.Data());
+      o.Set("input", in);
+    }
+    return o;
+  }
+
+  std::unique_ptr<Network> net_;
+  std::vector<float> input_;
+  int batch_ = 0;
+};
+
+// loss(kind: "cross_entropy" | "mse", output, target, batch, width) -> { loss, correct, grad }
+Napi::Value Loss(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_type(env, "kind", "one of \"cross_entropy\", \"mse\"", info[0]);
+  const std::string kind = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object args = Napi::Object::New(env);
+  args.Set("batch", info[3]);
+  args.Set("width", info[4]);
+  const int batch = get_int(args, "batch", "", 1, 1 << 20, 0, true);
+  const int width = get_int(args, "width", "", 1, 1 << 20, 0, true);
+  Napi::Float32Array out = get_f32(info[1], "output", static_cast<std::int64_t>(batch) * width);
+  Napi::Float32Array grad = Napi::Float32Array::New(env, out.ElementLength());
+  LossResult r;
+  if (kind == "cross_entropy") {
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw_type(env, "target", "an Int32Array", info[2]);
+    Napi::Int32Array labels = info[2].As<Napi::Int32Array>();
+    if (static_cast<int>(labels.ElementLength()) != batch) throw_range(env, "target", "an Int32Array of length " + std::to_string(batch), info[2]);
+    for (int i = 0; i < batch; ++i)
+      if (labels[static_cast<size_t>(i)] < 0 || labels[static_cast<size_t>(i)] >= width)
+        throw_range(env, "target", "class indices between 0 and " + std::to_string(width - 1), info[2]);
+    r = softmax_cross_entropy(out.Data(), labels.Data(), batch, width, grad.Data());
+  } else if (kind == "mse") {
+    Napi::Float32Array t = get_f32(info[2], "target", static_cast<std::int64_t>(batch) * width);
+    r = mean_squared_error(out.Data(), t.Data(), batch, width, grad.Data());
+  } else {
+    throw_range(env, "kind", "one of \"cross_entropy\", \"mse\"", info[0]);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("loss", r.loss);
+  o.Set("correct", r.correct);
+  o.Set("grad", grad);
+  return o;
+}
+
+// optimizerStep(config, lr, step, decay, params, grads, m, v): one in-place update (for tests).
+Napi::Value OptimizerStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object cfg_obj = get_object(info[0], "config");
+  OptimizerConfig cfg = get_optimizer(cfg_obj, "config");
+  Napi::Object args = Napi::Object::New(env);
+  args.Set("lr", info[1]);
+  args.Set("step", info[2]);
+  const float lr = static_cast<float>(get_number(args, "lr", "", 0, 1e3, 0));
+  const int step = get_int(args, "step", "", 1, 1 << 30, 1, true);
+  if (!info[3].IsBoolean()) throw_type(env, "decay", "a boolean", info[3]);
+  Napi::Float32Array p = get_f32(info[4], "params");
+  const std::int64_t n = static_cast<std::int64_t>(p.ElementLength());
+  Napi::Float32Array g = get_f32(info[5], "grads", n);
+  Napi::Float32Array m = get_f32(info[6], "m", n);
+  Napi::Float32Array v = get_f32(info[7], "v", n);
+  optimizer_update(cfg, lr, step, info[3].As<Napi::Boolean>().Value(), p.Data(), g.Data(), m.Data(), v.Data(), n);
+  return env.Undefined();
+}
+
+// cosineLr(base, step, total, warmup) -> number
+Napi::Value CosineLr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  for (int i = 0; i < 4; ++i)
+    if (!info[i].IsNumber()) throw_type(env, "argument " + std::to_string(i), "a number", info[i]);
+  return Napi::Number::New(env, cosine_lr(info[0].As<Napi::Number>().FloatValue(), info[1].As<Napi::Number>().Int64Value(),
+                                          info[2].As<Napi::Number>().Int64Value(), info[3].As<Napi::Number>().Int64Value()));
+}
+
+// A promise settled by a plain function run on the libuv thread pool.
+class PromiseWorker final : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, std::function<double()> fn)
+      : Napi::AsyncWorker(env, "nasx.measure"), fn_(std::move(fn)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      value_ = fn_();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), value_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  std::function<double()> fn_;
+  Napi::Promise::Deferred deferred_;
+  double value_ = 0;
+};
+
+// fmaPeak(threads, seconds) -> Promise<GFLOP/s>
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object args = Napi::Object::New(env);
+  args.Set("threads", info[0]);
+  args.Set("seconds", info[1]);
+  const int threads = get_int(args, "threads", "", 1, 1024, 1, true);
+  const double seconds = get_number(args, "seconds", "", 0.01, 60, 0.5);
+  auto* w = new PromiseWorker(env, [threads, seconds] { return cpu::measure_fma_peak_gflops(threads, seconds); });
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+// gemmBenchmark(m, n, k, threads, transA, transB, seconds) -> Promise<GFLOP/s>
+Napi::Value GemmBenchmark(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object args = Napi::Object::New(env);
+  const char* names[] = {"m", "n", "k", "threads"};
+  for (int i = 0; i < 4; ++i) args.Set(names[i], info[static_cast<size_t>(i)]);
+  const int m = get_int(args, "m", "", 1, 16384, 0, true);
+  const int n = get_int(args, "n", "", 1, 16384, 0, true);
+  const int k = get_int(args, "k", "", 1, 16384, 0, true);
+  const int threads = get_int(args, "threads", "", 1, 1024, 1, true);
+  const bool ta = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+  const bool tb = info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
+  args.Set("seconds", info[6]);
+  const double seconds = get_number(args, "seconds", "", 0.01, 60, 0.5);
+  auto* w = new PromiseWorker(env, [=] {
+    std::vector<float> a(static_cast<size_t>(m) * k, 0.5f), b(static_cast<size_t>(k) * n, 0.25f), c(static_cast<size_t>(m) * n);
+    std::unique_ptr<Team> team;
+    if (threads > 1) team = std::make_unique<ThreadTeam>(threads);
+    else team = std::make_unique<SerialTeam>();
+    const int lda = ta ? m : k, ldb = tb ? k : n;
+    cpu::sgemm(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), n, team.get());
+    const auto start = std::chrono::steady_clock::now();
+    std::int64_t reps = 0;
+    double elapsed = 0;
+    do {
+      cpu::sgemm(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), n, team.get());
+      ++reps;
+      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    } while (elapsed < seconds);
+    return 2.0 * m * n * k * static_cast<double>(reps) / elapsed / 1e9;
+  });
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* state = new AddonState();
+  env.SetInstanceData<AddonState>(state);  // deleted by node-addon-api when the environment goes away
+  env.AddCleanupHook([state] {
+    std::lock_guard<std::mutex> lock(state->mu);
+    for (const auto& flag : state->running) flag->store(true);
+  });
+  exports.Set("train", Napi::Function::New(env, Train, "train"));
+  exports.Set("plan", Napi::Function::New(env, PlanNetwork, "plan"));
+  exports.Set("loss", Napi::Function::New(env, Loss, "loss"));
+  exports.Set("optimizerStep", Napi::Function::New(env, OptimizerStep, "optimizerStep"));
+  exports.Set("cosineLr", Napi::Function::New(env, CosineLr, "cosineLr"));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
+  exports.Set("gemmBenchmark", Napi::Function::New(env, GemmBenchmark, "gemmBenchmark"));
+  exports.Set("Network", NetworkHandle::Define(env));
+  Napi::Object info = Napi::Object::New(env);
+  info.Set("gemmIsa", cpu::gemm_isa());
+  info.Set("hardwareThreads", hardware_threads());
+  Napi::Array backends = Napi::Array::New(env, 1);
+  backends.Set(0u, Napi::String::New(env, "cpu"));
+  info.Set("backends", backends);
+#ifdef NASX_WITH_CUDA
+  info.Set("cudaCompiled", true);
+#else
+  info.Set("cudaCompiled", false);
+#endif
+  std::string why_none;
+  const std::vector<DeviceInfo> devices = cuda_devices(&why_none);
+  Napi::Array gpus = Napi::Array::New(env, devices.size());
+  for (size_t i = 0; i < devices.size(); ++i) {
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("name", devices[i].name);
+    d.Set("memoryGiB", devices[i].memory_gib);
+    d.Set("computeCapability", std::to_string(devices[i].major) + "." + std::to_string(devices[i].minor));
+    gpus.Set(static_cast<uint32_t>(i), d);
+  }
+  info.Set("cudaDevices", gpus);
+  if (devices.empty()) info.Set("cudaUnavailableReason", why_none);
+  exports.Set("buildInfo", info);
+  return exports;
+}
+
+}  // namespace
+}  // namespace nasx::binding
+
+static Napi::Object InitNasx(Napi::Env env, Napi::Object exports) { return nasx::binding::Init(env, exports); }
+
+NODE_API_MODULE(nasx, InitNasx)

@@ -1,0 +1,41 @@
+// Argument conversion at the addon boundary: JS values → core's plain structs. Every check throws a
+// Napi TypeError/RangeError whose message names the argument, the rule and the value received. The
+// TypeScript layer validates first; these checks are the second line of defence.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "../core/optimizer.h"
+#include "../core/spec.h"
+#include "../core/trainer.h"
+
+namespace nasx::binding {
+
+std::string describe(const Napi::Value& v);
+[[noreturn]] void throw_type(Napi::Env env, const std::string& name, const std::string& expected, const Napi::Value& v);
+[[noreturn]] void throw_range(Napi::Env env, const std::string& name, const std::string& expected, const Napi::Value& v);
+
+Napi::Object get_object(const Napi::Value& v, const std::string& name);
+int get_int(const Napi::Object& o, const char* key, const std::string& ctx, int min, int max, int fallback, bool required = false);
+double get_number(const Napi::Object& o, const char* key, const std::string& ctx, double min, double max, double fallback);
+bool get_bool(const Napi::Object& o, const char* key, const std::string& ctx, bool fallback);
+
+Shape get_shape(const Napi::Value& v, const std::string& name);
+std::vector<NodeSpec> get_nodes(const Napi::Value& v, const std::string& name);
+
+// Data splits keep pointers into the typed arrays; the caller must keep the arrays alive.
+TrainData get_train_data(const Napi::Value& v, const std::string& name);
+TrainOptions get_train_options(const Napi::Value& v, const std::string& name);
+OptimizerConfig get_optimizer(const Napi::Object& o, const std::string& ctx);
+
+// A Float32Array view; throws if v is not one, or (when expected >= 0) has the wrong length.
+Napi::Float32Array get_f32(const Napi::Value& v, const std::string& name, std::int64_t expected = -1);
+
+// Throws a JS Error with a `code` property (mapped to NasxError by the TypeScript layer).
+[[noreturn]] void throw_core(Napi::Env env, const CoreError& e);
+Napi::Error core_error(Napi::Env env, const std::string& code, const std::string& message);
+
+}  // namespace nasx::binding

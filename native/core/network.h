@@ -1,0 +1,69 @@
+// A network built from a plan: parameters, activations and the forward and backward passes.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backend.h"
+#include "plan.h"
+#include "rng.h"
+
+namespace nasx {
+
+constexpr float kBatchNormEpsilon = 1e-5f;
+constexpr float kBatchNormMomentum = 0.1f;  // running = (1 - m)·running + m·batch statistic
+
+class Network {
+ public:
+  // Buffers are sized for batches of at most max_batch samples.
+  Network(Plan plan, int max_batch, Backend& backend);
+
+  const Plan& plan() const { return plan_; }
+  int max_batch() const { return max_batch_; }
+  std::vector<float>& params() { return params_; }
+  const std::vector<float>& params() const { return params_; }
+  std::vector<float>& grads() { return grads_; }
+  std::vector<float>& state() { return state_; }
+  const std::vector<float>& state() const { return state_; }
+
+  // He-uniform weights (limit sqrt(6 / fan_in)), zero biases, unit batch-norm scale; a stream per tensor.
+  void init_params(std::uint64_t seed);
+
+  // Runs the network on `batch` samples (batch ≤ max_batch). Training mode uses batch statistics (and
+  // updates the running ones) and dropout drawn from `rng`; inference mode uses running statistics and
+  // no dropout. Returns the output, batch × output_size, valid until the next call.
+  const float* forward(const float* x, int batch, bool training, Rng* rng, Team* team);
+
+  // Back-propagates d(loss)/d(output) of the last forward pass. Overwrites grads(); when dx is not null,
+  // writes d(loss)/d(input) there (batch × input size).
+  void backward(const float* dout, float* dx, Team* team);
+
+ private:
+  struct Buffers {
+    std::vector<float> out, grad;
+    std::vector<float> aux;     // batch norm: x̂ ; dropout: mask
+    std::vector<float> stats;   // batch norm: per-channel inverse std of the last training batch
+    std::vector<int> argmax;    // max pooling
+  };
+  const float* out_of(int index, const float* x) const;
+  float* grad_of(int index, float* dx);
+  void forward_node(size_t i, const float* x, int batch, bool training, Rng* rng, Team* team);
+  void backward_node(size_t i, const float* x, int batch, float* dx, Team* team);
+  void dense_backward(const PlannedNode& n, const float* in, const float* dy, float* din, int batch, Team* team);
+  void conv_forward(const PlannedNode& n, const float* in, float* y, int batch, Team* team);
+  void conv_backward(const PlannedNode& n, const float* in, const float* dy, float* din, int batch, Team* team);
+  int conv_chunk(const PlannedNode& n, int batch) const;
+
+  Plan plan_;
+  int max_batch_;
+  Backend& backend_;
+  std::vector<float> params_, grads_, state_;
+  std::vector<Buffers> buf_;
+  std::vector<float> col_, dcol_, scratch_;
+  const float* last_input_ = nullptr;
+  int last_batch_ = 0;
+  bool last_training_ = false;
+  std::vector<bool> needs_grad_;
+};
+
+}  // namespace nasx

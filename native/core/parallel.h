@@ -1,0 +1,66 @@
+// Thread teams: the one parallelism primitive used by kernels and the trainer.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace nasx {
+
+// A group of threads that can run a parallel loop. Kernels receive a Team* and split their work
+// into a fixed number of chunks that depends only on the problem (never on timing), so results
+// are deterministic for a given team size.
+class Team {
+ public:
+  virtual ~Team() = default;
+  virtual int size() const = 0;
+  // Runs fn(i) for every i in [0, n), spread over the team's threads; returns when all are done.
+  // Exceptions thrown by fn are captured and the first one is rethrown on the calling thread.
+  virtual void parallel_for(int n, const std::function<void(int)>& fn) = 0;
+};
+
+// A team of one: runs everything inline on the calling thread.
+class SerialTeam final : public Team {
+ public:
+  int size() const override { return 1; }
+  void parallel_for(int n, const std::function<void(int)>& fn) override {
+    for (int i = 0; i < n; ++i) fn(i);
+  }
+};
+
+// A team of `size` threads: the calling thread plus size-1 helpers that wait on a condition variable.
+class ThreadTeam final : public Team {
+ public:
+  explicit ThreadTeam(int size);
+  ~ThreadTeam() override;
+  ThreadTeam(const ThreadTeam&) = delete;
+  ThreadTeam& operator=(const ThreadTeam&) = delete;
+
+  int size() const override { return size_; }
+  void parallel_for(int n, const std::function<void(int)>& fn) override;
+
+ private:
+  void helper_loop(int index);
+  void run_chunks();
+
+  int size_;
+  std::vector<std::thread> helpers_;
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  const std::function<void(int)>* fn_ = nullptr;
+  int n_ = 0;
+  int next_ = 0;
+  int active_ = 0;
+  std::uint64_t generation_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+};
+
+// Number of hardware threads, at least 1.
+int hardware_threads();
+
+}  // namespace nasx

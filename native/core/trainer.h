@@ -1,0 +1,94 @@
+// Batched candidate evaluation: K different networks trained concurrently on one shared, shuffled
+// data stream, each with its own result and status.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "optimizer.h"
+#include "plan.h"
+#include "spec.h"
+
+namespace nasx {
+
+struct DataSplit {
+  const float* x = nullptr;              // count × input.size(), NHWC per sample
+  const std::int32_t* labels = nullptr;  // classification
+  const float* targets = nullptr;        // regression: count × output_size
+  std::int64_t count = 0;
+};
+
+struct TrainData {
+  Shape input;
+  Task task = Task::Classification;
+  int output_size = 0;
+  DataSplit train, validation, test;
+};
+
+struct TrainOptions {
+  int epochs = 1;
+  int batch_size = 128;
+  OptimizerConfig optimizer;
+  float warmup_fraction = 0.05f;   // of all steps; the learning rate follows a cosine decay after it
+  std::uint64_t seed = 0;
+  int threads = 0;                 // 0: every hardware thread
+  double data_fraction = 1.0;      // fraction of the training split used (a seeded subset)
+  int resolution = 0;              // 0: native; else the input height is resampled to this (width in proportion)
+  bool keep_weights = false;       // copy the trained parameters and state into the results
+};
+
+enum class CandidateStatus { Ok, Diverged, Invalid, Failed, Cancelled };
+const char* status_name(CandidateStatus s);
+
+struct EpochRecord {
+  int epoch = 0;
+  double train_loss = 0, val_loss = 0, val_accuracy = 0, seconds = 0;
+};
+
+struct CandidateResult {
+  CandidateStatus status = CandidateStatus::Ok;
+  std::string error;
+  std::int64_t params = 0, flops = 0;
+  Shape input;                          // the input shape the network was trained on (after resampling)
+  double train_loss = std::numeric_limits<double>::quiet_NaN();
+  double val_loss = std::numeric_limits<double>::quiet_NaN();
+  double val_accuracy = std::numeric_limits<double>::quiet_NaN();
+  double test_loss = std::numeric_limits<double>::quiet_NaN();
+  double test_accuracy = std::numeric_limits<double>::quiet_NaN();
+  double seconds = 0, samples_per_second = 0;
+  std::int64_t samples_seen = 0;
+  std::vector<EpochRecord> epochs;
+  std::vector<TensorInfo> tensors, state_tensors;  // when keep_weights
+  std::vector<float> weights, state;
+};
+
+struct ProgressEvent {
+  enum class Kind { Step, Epoch } kind = Kind::Epoch;
+  int candidate = 0;
+  int epoch = 0;          // 1-based
+  int epochs = 0;
+  std::int64_t step = 0;  // steps done in this epoch
+  std::int64_t steps = 0; // steps per epoch
+  double train_loss = 0, val_loss = 0, val_accuracy = 0, seconds = 0;
+};
+using ProgressFn = std::function<void(const ProgressEvent&)>;
+
+// Checks options and data; throws CoreError("invalid_argument", ...) on a bad value.
+void check_train_inputs(const TrainData& data, const TrainOptions& options);
+
+// Trains every architecture. A candidate that cannot be planned is `Invalid`, one whose loss stops
+// being finite is `Diverged`, one that throws is `Failed`; none of these affects the others. When
+// `cancel` becomes true, work stops at the next step and unfinished candidates are `Cancelled`.
+// `progress` is called from worker threads.
+std::vector<CandidateResult> train_candidates(const std::vector<std::vector<NodeSpec>>& archs, const TrainData& data,
+                                              const TrainOptions& options, const std::atomic<bool>* cancel,
+                                              const ProgressFn& progress);
+
+// Area resampling of NHWC images to out_h × out_w (box filter; exact for integer factors).
+void resample_images(const float* x, std::int64_t count, Shape in, int out_h, int out_w, float* out);
+
+}  // namespace nasx

@@ -1,0 +1,93 @@
+// AVX2 GEMM micro-kernel: a 6×16 register tile (12 ymm accumulators, 2 B vectors, 1 broadcast — all
+// 16 ymm registers), enough independent FMA chains for two FMA pipes with 4-5 cycle latency.
+// Function-level target attributes: no per-file compiler flags are needed.
+#include "gemm_kernels.h"
+
+#if NASX_GEMM_X86
+#include <immintrin.h>
+
+#include <array>
+#include <utility>
+#endif
+
+namespace nasx::cpu::detail {
+
+#if NASX_GEMM_X86
+namespace {
+
+constexpr int kMr = 6;
+constexpr int kNr = 16;
+constexpr int kLanes = 8;
+
+using TileFn = void (*)(int, const float*, const float*, float*, std::ptrdiff_t, int, float, float);
+
+template <int ROWS, int NV>
+__attribute__((target("avx2,fma"))) void tile(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc,
+                                               int cols, float alpha, float beta) {
+  __m256 acc[ROWS][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < ROWS; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
+
+#pragma GCC unroll 2
+  for (int p = 0; p < kc; ++p) {
+    __m256 bv[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + kLanes * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < ROWS; ++r) {
+      const __m256 av = _mm256_broadcast_ss(a + r);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+    }
+    a += kMr;
+    b += kNr;
+  }
+
+  const int tail_lanes = cols - kLanes * (NV - 1);
+  const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail_lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256i all = _mm256_set1_epi32(-1);
+  const __m256 va = _mm256_set1_ps(alpha);
+  const __m256 vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 8
+  for (int r = 0; r < ROWS; ++r) {
+    float* cr = c + r * ldc;
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      const __m256i mask = v == NV - 1 ? tail : all;
+      __m256 res = _mm256_mul_ps(acc[r][v], va);
+      // beta == 0 must not read C at all: it may hold NaN or uninitialised memory.
+      if (beta != 0.0f) res = _mm256_fmadd_ps(_mm256_maskload_ps(cr + kLanes * v, mask), vb, res);
+      _mm256_maskstore_ps(cr + kLanes * v, mask, res);
+    }
+  }
+}
+
+template <std::size_t... R>
+constexpr std::array<std::array<TileFn, 2>, sizeof...(R)> make_tiles(std::index_sequence<R...>) {
+  return {{{{&tile<static_cast<int>(R) + 1, 1>, &tile<static_cast<int>(R) + 1, 2>}}...}};
+}
+
+constexpr auto kTiles = make_tiles(std::make_index_sequence<kMr>());
+
+void kernel(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc, int rows, int cols, float alpha,
+            float beta) {
+  kTiles[static_cast<std::size_t>(rows - 1)][static_cast<std::size_t>((cols - 1) / kLanes)](kc, a, b, c, ldc, cols,
+                                                                                            alpha, beta);
+}
+
+}  // namespace
+
+const GemmKernels* avx2_kernels() {
+  static const GemmKernels kernels{"avx2", kMr, kNr, 256, 96, 512, &kernel, &pack_panels<kMr>, &pack_panels<kNr>};
+  return &kernels;
+}
+
+#else
+
+const GemmKernels* avx2_kernels() { return nullptr; }
+
+#endif
+
+}  // namespace nasx::cpu::detail

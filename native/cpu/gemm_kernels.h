@@ -1,0 +1,94 @@
+// Internal to the CPU GEMM: what each instruction-set file (gemm_avx512.cc, gemm_avx2.cc,
+// gemm_portable.cc) provides to the blocked driver in gemm.cc. Not part of the public kernel API.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+
+// Intrinsics need GCC/Clang function attributes (target("...")), so MSVC builds use the portable
+// kernel only; clang-cl defines __clang__ and keeps the SIMD kernels.
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+#define NASX_GEMM_X86 1
+#else
+#define NASX_GEMM_X86 0
+#endif
+
+namespace nasx::cpu::detail {
+
+// Computes one register tile: C[rows×cols] = alpha * (Apanel · Bpanel) + beta * C, where C is not read
+// when beta == 0. `a` holds kc steps of `mr` floats and `b` kc steps of `nr` floats (packed panels,
+// zero-padded beyond rows/cols). Every element is computed by the same instruction sequence whatever
+// rows/cols are, so results never depend on how C was tiled.
+using MicroKernel = void (*)(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc, int rows,
+                             int cols, float alpha, float beta);
+
+// Copies a strip of a matrix into consecutive panels of `width` lanes for the micro-kernel:
+// element (x, p) of the operand — x along M (for A) or N (for B), p along K — is src[x*sx + p*sp];
+// panel q holds x in [x0 + q*width, x0 + (q+1)*width) as kc steps of `width` floats, zero-padded.
+using PackPanels = void (*)(const float* src, std::ptrdiff_t sx, std::ptrdiff_t sp, int x0, int count, int p0,
+                            int kc, float* dst);
+
+struct GemmKernels {
+  const char* isa;   // "avx512", "avx2" or "portable"
+  int mr, nr;        // register tile: rows of A per panel, columns of B per panel
+  int kc;            // K block depth: an A panel (mr×kc) stays in L1 while B panels stream from L2
+  int mc;            // rows of A per L2 block
+  int nc;            // widest column strip a work chunk owns (keeps its packed B strip in L2)
+  MicroKernel kernel;
+  PackPanels pack_a;  // panels of mr lanes
+  PackPanels pack_b;  // panels of nr lanes
+};
+
+// Whether this CPU (and OS) can run the named instruction set ("avx512", "avx2", "portable") and this
+// build has a kernel for it.
+bool cpu_supports(const char* isa);
+
+// nullptr when the file was compiled without that instruction set (non-x86 or MSVC builds).
+const GemmKernels* avx512_kernels();
+const GemmKernels* avx2_kernels();
+const GemmKernels& portable_kernels();
+
+// One packing routine for both operands and all transposition cases; WIDTH is a compile-time
+// constant so the copies unroll. Shared by the ISA files, which only pick WIDTH.
+template <int WIDTH>
+void pack_panels(const float* src, std::ptrdiff_t sx, std::ptrdiff_t sp, int x0, int count, int p0, int kc,
+                 float* dst) {
+  for (int q0 = 0; q0 < count; q0 += WIDTH, dst += static_cast<std::ptrdiff_t>(WIDTH) * kc) {
+    const int lanes = count - q0 < WIDTH ? count - q0 : WIDTH;
+    const float* base = src + static_cast<std::ptrdiff_t>(x0 + q0) * sx + static_cast<std::ptrdiff_t>(p0) * sp;
+    if (sx == 1) {
+      // The lanes of one K step are contiguous in memory: copy rows of the panel.
+      for (int p = 0; p < kc; ++p) {
+        const float* s = base + static_cast<std::ptrdiff_t>(p) * sp;
+        float* d = dst + static_cast<std::ptrdiff_t>(p) * WIDTH;
+        if (lanes == WIDTH) {
+          std::memcpy(d, s, sizeof(float) * WIDTH);
+        } else {
+          for (int l = 0; l < lanes; ++l) d[l] = s[l];
+          for (int l = lanes; l < WIDTH; ++l) d[l] = 0.0f;
+        }
+      }
+    } else {
+      // Each lane is a contiguous run along K: transpose in blocks of 8 K steps so that reads stay
+      // sequential per lane and writes stay within a few cache lines.
+      int p = 0;
+      for (; p + 8 <= kc; p += 8) {
+        float* d = dst + static_cast<std::ptrdiff_t>(p) * WIDTH;
+        for (int l = 0; l < lanes; ++l) {
+          const float* s = base + static_cast<std::ptrdiff_t>(l) * sx + static_cast<std::ptrdiff_t>(p) * sp;
+          for (int t = 0; t < 8; ++t) d[t * WIDTH + l] = s[static_cast<std::ptrdiff_t>(t) * sp];
+        }
+        for (int l = lanes; l < WIDTH; ++l)
+          for (int t = 0; t < 8; ++t) d[t * WIDTH + l] = 0.0f;
+      }
+      for (; p < kc; ++p) {
+        float* d = dst + static_cast<std::ptrdiff_t>(p) * WIDTH;
+        for (int l = 0; l < lanes; ++l)
+          d[l] = base[static_cast<std::ptrdiff_t>(l) * sx + static_cast<std::ptrdiff_t>(p) * sp];
+        for (int l = lanes; l < WIDTH; ++l) d[l] = 0.0f;
+      }
+    }
+  }
+}
+
+}  // namespace nasx::cpu::detail
