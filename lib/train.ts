@@ -7,7 +7,7 @@ import { lowerArch } from './arch/arch.js';
 import type { Dataset } from './data/dataset.js';
 import { loadDataset, type DatasetSource } from './data/load.js';
 import { NasxError, checkInteger, checkNumber, checkOneOf, typeError } from './errors.js';
-import { fromNative, native, type NativeNode, type NativeProgress, type NativeResult, type NativeTensor } from './native/binding.js';
+import { fromNative, native, type NativeNode, type NativeOptimizerConfig, type NativeProgress, type NativeResult, type NativeTensor } from './native/binding.js';
 
 export type CandidateStatus = 'ok' | 'diverged' | 'invalid' | 'failed' | 'cancelled';
 
@@ -179,11 +179,25 @@ export async function trainCandidates(
   if (opts.signal?.aborted) throw new AbortError('training was aborted before it started', []);
 
   const results: (TrainResult | undefined)[] = new Array(archs.length);
-  const lowered: NativeNode[][] = [];
+  const lowered: { nodes: NativeNode[]; optimizer?: NativeOptimizerConfig }[] = [];
   const slots: number[] = [];
   archs.forEach((arch, i) => {
     try {
-      lowered.push(lowerArch(arch, data.outputSize, `archs[${i}]`));
+      const nodes = lowerArch(arch, data.outputSize, `archs[${i}]`);
+      const hyper = arch.hyper;
+      lowered.push(
+        hyper
+          ? {
+              nodes,
+              optimizer: {
+                optimizer: hyper.optimizer ?? opts.optimizer ?? 'adamw',
+                lr: hyper.lr ?? (hyper.optimizer === undefined || hyper.optimizer === opts.optimizer ? opts.lr : undefined),
+                weightDecay: hyper.weightDecay ?? opts.weightDecay,
+                momentum: hyper.momentum ?? opts.momentum,
+              },
+            }
+          : { nodes },
+      );
       slots.push(i);
     } catch (err) {
       if (!(err instanceof NasxError)) throw err;

@@ -28,9 +28,21 @@ export interface MlpLayer {
   residual?: boolean;
 }
 
+/**
+ * Per-architecture training settings (joint architecture and hyper-parameter search). They override
+ * the batch's options for this candidate only.
+ */
+export interface Hyper {
+  optimizer?: 'sgd' | 'adamw';
+  lr?: number;
+  weightDecay?: number;
+  momentum?: number;
+}
+
 export interface MlpArch {
   type: 'mlp';
   layers: MlpLayer[];
+  hyper?: Hyper;
 }
 
 /** A convolution: `conv` output channels, square `kernel` (1, 3 or 5; default 3), `stride` 1 or 2. */
@@ -78,12 +90,14 @@ export type CnnLayer = ConvLayer | DepthwiseLayer | PoolLayer | GlobalPoolLayer 
 export interface CnnArch {
   type: 'cnn';
   layers: CnnLayer[];
+  hyper?: Hyper;
 }
 
 /** The engine's graph form, for spaces that build arbitrary cells (the head is NOT implied). */
 export interface GraphArch {
   type: 'graph';
   nodes: NativeNode[];
+  hyper?: Hyper;
 }
 
 export type Arch = MlpArch | CnnArch | GraphArch;
@@ -171,7 +185,7 @@ function activationNode(b: GraphBuilder, name: string, act: ActivationName): voi
 }
 
 function lowerMlp(arch: Record<string, unknown>, b: GraphBuilder, path: string): void {
-  checkKeys(path, arch, ['type', 'layers']);
+  checkKeys(path, arch, ['type', 'layers', 'hyper']);
   const layers = arch.layers;
   if (!Array.isArray(layers)) throw invalid(`${path}.layers`, 'an array of layers', layers);
   layers.forEach((layer, i) => {
@@ -280,7 +294,7 @@ const NATIVE_OPS = [
 ] as const;
 
 function lowerGraph(arch: Record<string, unknown>, b: GraphBuilder, path: string): void {
-  checkKeys(path, arch, ['type', 'nodes']);
+  checkKeys(path, arch, ['type', 'nodes', 'hyper']);
   if (!Array.isArray(arch.nodes) || arch.nodes.length === 0) throw invalid(`${path}.nodes`, 'a non-empty array of nodes', arch.nodes);
   arch.nodes.forEach((node, i) => {
     const p = `${path}.nodes[${i}]`;
@@ -311,6 +325,7 @@ export function lowerArch(arch: unknown, outputSize: number, path = 'arch'): Nat
   if (!isObject(arch)) throw invalid(path, 'an architecture object like {"type":"mlp","layers":[...]}', arch);
   const type = oneOf(`${path}.type`, arch.type, ARCH_TYPES, 'mlp' as const);
   if (arch.type === undefined) throw invalid(`${path}.type`, `one of ${ARCH_TYPES.map((t) => `"${t}"`).join(', ')}`, undefined);
+  checkHyper(arch.hyper, `${path}.hyper`);
   const b = new GraphBuilder();
   if (type === 'graph') {
     lowerGraph(arch, b, path);
@@ -318,9 +333,32 @@ export function lowerArch(arch: unknown, outputSize: number, path = 'arch'): Nat
   }
   if (type === 'mlp') lowerMlp(arch, b, path);
   else {
-    checkKeys(path, arch, ['type', 'layers']);
+    checkKeys(path, arch, ['type', 'layers', 'hyper']);
     lowerCnnLayers(arch.layers, b, `${path}.layers`, 'layers');
   }
   b.add({ op: 'dense', name: 'output', units: outputSize });
   return b.nodes;
+}
+
+function checkHyper(h: unknown, path: string): Hyper | undefined {
+  if (h === undefined) return undefined;
+  if (!isObject(h)) throw invalid(path, 'an object like {"lr":0.01}', h);
+  checkKeys(path, h, ['optimizer', 'lr', 'weightDecay', 'momentum']);
+  if (h.optimizer !== undefined) oneOf(`${path}.optimizer`, h.optimizer, ['sgd', 'adamw'] as const, 'adamw');
+  const num = (key: string, lo: number, hi: number, exclusiveLo: boolean) => {
+    const v = h[key];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !(exclusiveLo ? v > lo : v >= lo) || !(v <= hi)) {
+      throw invalid(`${path}.${key}`, `a number ${exclusiveLo ? 'greater than' : 'at least'} ${lo} and at most ${hi}`, v);
+    }
+  };
+  num('lr', 0, 1000, true);
+  num('weightDecay', 0, 10, false);
+  num('momentum', 0, 0.9999, false);
+  return h as Hyper;
+}
+
+/** The architecture's own training settings, if any (validated by `lowerArch`). */
+export function archHyper(arch: Arch): Hyper | undefined {
+  return arch.hyper;
 }

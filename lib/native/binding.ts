@@ -142,7 +142,7 @@ export interface NativeOptimizerConfig {
 
 export interface NativeBinding {
   train(
-    archs: NativeNode[][],
+    candidates: { nodes: NativeNode[]; optimizer?: NativeOptimizerConfig }[],
     data: NativeTrainData,
     options: NativeTrainOptions,
     onProgress: (event: NativeProgress) => void,

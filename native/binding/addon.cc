@@ -119,7 +119,7 @@ Napi::Object event_to_js(Napi::Env env, const ProgressEvent& e) {
 // function, so every event reaches JavaScript before the promise settles. The thread-safe function
 // owns a reference to the job (its context) and drops it in its finalizer.
 struct TrainJob {
-  std::vector<std::vector<NodeSpec>> archs;
+  std::vector<Candidate> archs;
   TrainData data;
   TrainOptions options;
   std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
@@ -206,13 +206,24 @@ class TrainWorker final : public Napi::AsyncWorker {
   Tsfn tsfn_;
 };
 
-// train(archs: Node[][], data, options, onProgress: Function) -> { promise, cancel() }
+// train(candidates: { nodes, optimizer? }[], data, options, onProgress: Function) -> { promise, cancel() }
 Napi::Value Train(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto job = std::make_shared<TrainJob>(env);
   if (!info[0].IsArray()) throw_type(env, "archs", "an array of architectures", info[0]);
   Napi::Array archs = info[0].As<Napi::Array>();
-  for (uint32_t i = 0; i < archs.Length(); ++i) job->archs.push_back(get_nodes(archs.Get(i), "archs[" + std::to_string(i) + "]"));
+  for (uint32_t i = 0; i < archs.Length(); ++i) {
+    const std::string name = "archs[" + std::to_string(i) + "]";
+    Napi::Object entry = get_object(archs.Get(i), name);
+    Candidate c;
+    c.nodes = get_nodes(entry.Get("nodes"), name + ".nodes");
+    Napi::Value opt = entry.Get("optimizer");
+    if (!opt.IsUndefined()) {
+      c.own_optimizer = true;
+      c.optimizer = get_optimizer(get_object(opt, name + ".optimizer"), name + ".optimizer");
+    }
+    job->archs.push_back(std::move(c));
+  }
   job->data = get_train_data(info[1], "data");
   job->options = get_train_options(info[2], "options");
   if (!info[3].IsFunction()) throw_type(env, "onProgress", "a function", info[3]);

@@ -123,10 +123,10 @@ Evaluation evaluate(Network& net, const TrainData& d, const DataSplit& s, Team* 
 
 class CandidateRun {
  public:
-  CandidateRun(int index, const std::vector<NodeSpec>& arch, const TrainData& d, const TrainOptions& o,
+  CandidateRun(int index, const Candidate& candidate, const TrainData& d, const TrainOptions& o,
                const std::vector<std::vector<std::int32_t>>& order, Clock::time_point start,
                const std::atomic<bool>* cancel, const ProgressFn& progress, CandidateResult& result)
-      : index_(index), arch_(arch), d_(d), o_(o), order_(order), start_(start), cancel_(cancel), progress_(progress),
+      : index_(index), arch_(candidate.nodes), opt_cfg_(candidate.own_optimizer ? candidate.optimizer : o.optimizer), d_(d), o_(o), order_(order), start_(start), cancel_(cancel), progress_(progress),
         r_(result) {}
 
   void run(Team* team) {
@@ -166,7 +166,7 @@ class CandidateRun {
 
   void train(Network& net, Team* team) {
     net.init_params(derive_seed(o_.seed, 0xA7C1));
-    Optimizer opt(o_.optimizer, net.plan());
+    Optimizer opt(opt_cfg_, net.plan());
     Rng dropout_rng(derive_seed(o_.seed, 0xD209));
     const std::int64_t in = d_.input.size();
     const int bs = o_.batch_size;
@@ -212,7 +212,7 @@ class CandidateRun {
           return;
         }
         net.backward(dout.data(), nullptr, team);
-        opt.step(net.params(), net.grads(), cosine_lr(o_.optimizer.lr, global, total, warmup));
+        opt.step(net.params(), net.grads(), cosine_lr(opt_cfg_.lr, global, total, warmup));
         loss_sum += lr.loss * b;
         seen += b;
         r_.samples_seen += b;
@@ -267,6 +267,7 @@ class CandidateRun {
 
   int index_;
   const std::vector<NodeSpec>& arch_;
+  OptimizerConfig opt_cfg_;
   const TrainData& d_;
   const TrainOptions& o_;
   const std::vector<std::vector<std::int32_t>>& order_;
@@ -293,7 +294,7 @@ void check_train_inputs(const TrainData& d, const TrainOptions& o) {
   check_split("test", d.test, d, false);
 }
 
-std::vector<CandidateResult> train_candidates(const std::vector<std::vector<NodeSpec>>& archs, const TrainData& data,
+std::vector<CandidateResult> train_candidates(const std::vector<Candidate>& archs, const TrainData& data,
                                               const TrainOptions& options, const std::atomic<bool>* cancel,
                                               const ProgressFn& progress) {
   check_train_inputs(data, options);

@@ -41,6 +41,14 @@ struct TrainOptions {
   bool keep_weights = false;       // copy the trained parameters and state into the results
 };
 
+// One architecture to train, optionally with its own optimizer settings (joint architecture and
+// hyper-parameter search); otherwise TrainOptions::optimizer applies.
+struct Candidate {
+  std::vector<NodeSpec> nodes;
+  bool own_optimizer = false;
+  OptimizerConfig optimizer;
+};
+
 enum class CandidateStatus { Ok, Diverged, Invalid, Failed, Cancelled };
 const char* status_name(CandidateStatus s);
 
@@ -84,7 +92,7 @@ void check_train_inputs(const TrainData& data, const TrainOptions& options);
 // being finite is `Diverged`, one that throws is `Failed`; none of these affects the others. When
 // `cancel` becomes true, work stops at the next step and unfinished candidates are `Cancelled`.
 // `progress` is called from worker threads.
-std::vector<CandidateResult> train_candidates(const std::vector<std::vector<NodeSpec>>& archs, const TrainData& data,
+std::vector<CandidateResult> train_candidates(const std::vector<Candidate>& candidates, const TrainData& data,
                                               const TrainOptions& options, const std::atomic<bool>* cancel,
                                               const ProgressFn& progress);
 
