@@ -85,6 +85,20 @@ def blas_kind(paths):
     return "bundled/unknown" if not paths else "unknown"
 
 
+def openblas_core(paths):
+    """OpenBLAS's own name of the kernel set it chose (e.g. "Haswell", "SkylakeX"), if it is loaded."""
+    import ctypes
+
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return lib.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
 def lr_at(args, step, total, warmup):
     """The engine's cosine_lr (native/core/optimizer.cc), or a constant rate."""
     if args.schedule == "constant":
@@ -143,8 +157,10 @@ def main():
     warmup = math.floor(args.warmup_fraction * total)
     generator = torch.Generator().manual_seed(args.seed)
     blas = loaded_blas()
+    core = openblas_core(blas) if blas_kind(blas) == "openblas" else None
     log(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS {blas_kind(blas)}; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS {blas_kind(blas)}"
+        f"{f' ({core})' if core else ''}; "
         f"{n} training samples, {steps_per_epoch} steps/epoch"
     )
 
@@ -200,6 +216,8 @@ def main():
                 "threads": torch.get_num_threads(),
                 "blas": blas,
                 "blasKind": blas_kind(blas),
+                "openblasCore": core,
+                "openblasOverridesSet": [v for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ],
                 "schedule": "warmup+cosine" if args.schedule == "cosine" else "constant",
                 "samples": samples,
                 "seconds": seconds,

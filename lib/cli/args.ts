@@ -31,7 +31,12 @@ export function parseFlags<T extends FlagSpec>(
       throw new UsageError(`Unknown flag ${m[1]}; known flags are ${known}`);
     }
     const v = /Option '([^']+)' argument missing/.exec(e.message);
-    if (v) throw new UsageError(`Flag ${v[1].split(',').pop()!.trim()} needs a value`);
+    if (v) throw new UsageError(`Flag ${v[1]!.split(',').pop()!.trim().replace(/ <value>$/, '')} needs a value`);
+    const a = /Option '([^']+)' argument is ambiguous/.exec(e.message);
+    if (a) {
+      const flag = a[1]!.split(',').pop()!.trim().replace(/ <value>$/, '');
+      throw new UsageError(`Flag ${flag} has a value starting with "-"; write it as ${flag}=VALUE`);
+    }
     throw new UsageError(e.message.split('\n')[0]!);
   }
 }

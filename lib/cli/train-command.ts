@@ -60,9 +60,15 @@ function readArchs(values: { arch?: string; candidates?: string }): Arch[] {
     if (!existsSync(values.candidates)) throw new UsageError(`Candidates file not found for --candidates: ${values.candidates}`);
     const lines = readFileSync(values.candidates, 'utf8').split(/\r?\n/);
     const archs: Arch[] = [];
+    // Lines must be JSON; a structurally invalid architecture is reported as an `invalid` result,
+    // so that one bad candidate does not stop the batch.
     lines.forEach((line, i) => {
       if (line.trim() === '') return;
-      archs.push(parseArch(line, `${values.candidates}:${i + 1}`));
+      try {
+        archs.push(JSON.parse(line) as Arch);
+      } catch (err) {
+        throw new UsageError(`${values.candidates}:${i + 1} is not valid JSON: ${(err as Error).message}`);
+      }
     });
     if (archs.length === 0) throw new UsageError(`No architectures in ${values.candidates}`);
     return archs;

@@ -183,6 +183,7 @@ struct GemmCall {
   std::ptrdiff_t b_sx, b_sp;  // element (p, j) of op(B) is b[j*b_sx + p*b_sp]
   float* c;
   std::ptrdiff_t ldc;
+  bool a_direct, b_direct;  // the kernel reads the operand in place instead of from packed panels
   float* packed_a;  // K block kb at offset m_panels*mr*kb*kc; panel i at +i*mr*kcur within it
   float* packed_b;
   std::atomic<std::uint8_t>* a_state;  // [kb][panel]
@@ -207,21 +208,43 @@ void run_tile(const GemmCall& g, int tile) {
     for (int pi = pi0; pi < pi1; ++pi) {
       const int i0 = pi * ks.mr;
       const int rows = std::min(ks.mr, g.m - i0);
-      float* a_panel = a_block + static_cast<std::ptrdiff_t>(pi) * ks.mr * kcur;
-      ensure_packed(g.a_state[kb * p.m_panels + pi],
-                    [&] { ks.pack_a(g.a, g.a_sx, g.a_sp, i0, rows, p0, kcur, a_panel); });
+      const float* a_panel = g.a + i0 * g.a_sx + p0 * g.a_sp;
+      std::ptrdiff_t a_step = g.a_sp;
+      if (!g.a_direct) {
+        float* packed = a_block + static_cast<std::ptrdiff_t>(pi) * ks.mr * kcur;
+        ensure_packed(g.a_state[kb * p.m_panels + pi],
+                      [&] { ks.pack_a(g.a, g.a_sx, g.a_sp, i0, rows, p0, kcur, packed); });
+        a_panel = packed;
+        a_step = ks.mr;
+      }
       // The A panel stays in L1 across this row of micro-tiles; B panels stream from L2.
       for (int pj = pj0; pj < pj1; ++pj) {
         const int j0 = pj * ks.nr;
         const int cols = std::min(ks.nr, g.n - j0);
-        float* b_panel = b_block + static_cast<std::ptrdiff_t>(pj) * ks.nr * kcur;
-        ensure_packed(g.b_state[kb * p.n_panels + pj],
-                      [&] { ks.pack_b(g.b, g.b_sx, g.b_sp, j0, cols, p0, kcur, b_panel); });
-        ks.kernel(kcur, a_panel, b_panel, g.c + static_cast<std::ptrdiff_t>(i0) * g.ldc + j0, g.ldc, rows, cols,
-                  g.alpha, beta);
+        const float* b_panel = g.b + j0 * g.b_sx + p0 * g.b_sp;
+        std::ptrdiff_t b_step = g.b_sp;
+        if (!g.b_direct) {
+          float* packed = b_block + static_cast<std::ptrdiff_t>(pj) * ks.nr * kcur;
+          ensure_packed(g.b_state[kb * p.n_panels + pj],
+                        [&] { ks.pack_b(g.b, g.b_sx, g.b_sp, j0, cols, p0, kcur, packed); });
+          b_panel = packed;
+          b_step = ks.nr;
+        }
+        ks.kernel(kcur, a_panel, a_step, b_panel, b_step, g.c + static_cast<std::ptrdiff_t>(i0) * g.ldc + j0, g.ldc,
+                  rows, cols, g.alpha, beta);
       }
     }
   }
+}
+
+// An operand whose panel lanes are contiguous (A transposed, B not) can be read in place, saving the
+// copy. Not when its rows are a multiple of 2 KiB apart: a panel's K steps would then crowd into a few
+// cache sets and evict each other, which packing avoids.
+bool reads_in_place(const GemmKernels& ks, std::ptrdiff_t sx, std::ptrdiff_t sp) {
+  const int mode = std::getenv("NASX_DIRECT") ? std::atoi(std::getenv("NASX_DIRECT")) : 1;
+  if (mode == 0) return false;
+  if (mode == 2) return ks.reads_unpacked && sx == 1;
+  return ks.reads_unpacked && sx == 1 && sp % 512 != 0;
 }
 
 thread_local AlignedScratch tls_packed_a;
@@ -247,8 +270,10 @@ void gemm_blocked(const GemmKernels& ks, bool trans_a, bool trans_b, int m, int 
   g.c = c;
   g.ldc = ldc;
   const Plan& p = g.plan;
-  g.packed_a = tls_packed_a.get(static_cast<std::size_t>(p.m_panels) * ks.mr * k);
-  g.packed_b = tls_packed_b.get(static_cast<std::size_t>(p.n_panels) * ks.nr * k);
+  g.a_direct = reads_in_place(ks, g.a_sx, g.a_sp);
+  g.b_direct = reads_in_place(ks, g.b_sx, g.b_sp);
+  g.packed_a = g.a_direct ? nullptr : tls_packed_a.get(static_cast<std::size_t>(p.m_panels) * ks.mr * k);
+  g.packed_b = g.b_direct ? nullptr : tls_packed_b.get(static_cast<std::size_t>(p.n_panels) * ks.nr * k);
   const int a_states = p.k_blocks * p.m_panels;
   auto states = std::make_unique<std::atomic<std::uint8_t>[]>(static_cast<std::size_t>(a_states) +
                                                                static_cast<std::size_t>(p.k_blocks) * p.n_panels);

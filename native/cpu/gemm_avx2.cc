@@ -19,11 +19,17 @@ constexpr int kMr = 6;
 constexpr int kNr = 16;
 constexpr int kLanes = 8;
 
-using TileFn = void (*)(int, const float*, const float*, float*, std::ptrdiff_t, int, float, float);
+using TileFn = void (*)(int, const float*, std::ptrdiff_t, const float*, std::ptrdiff_t, float*, std::ptrdiff_t, int,
+                        float, float);
 
 template <int ROWS, int NV>
-__attribute__((target("avx2,fma"))) void tile(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc,
-                                               int cols, float alpha, float beta) {
+__attribute__((target("avx2,fma"))) void tile(int kc, const float* a, std::ptrdiff_t a_step, const float* b,
+                                               std::ptrdiff_t b_step, float* c, std::ptrdiff_t ldc, int cols,
+                                               float alpha, float beta) {
+  // The last vector of a B step is loaded under the column mask: for unpacked B that is the edge of
+  // the caller's matrix (masked lanes never fault).
+  const int tail_lanes = cols - kLanes * (NV - 1);
+  const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail_lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   __m256 acc[ROWS][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < ROWS; ++r)
@@ -34,19 +40,18 @@ __attribute__((target("avx2,fma"))) void tile(int kc, const float* a, const floa
   for (int p = 0; p < kc; ++p) {
     __m256 bv[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + kLanes * v);
+    for (int v = 0; v < NV; ++v)
+      bv[v] = v == NV - 1 ? _mm256_maskload_ps(b + kLanes * v, tail) : _mm256_loadu_ps(b + kLanes * v);
 #pragma GCC unroll 8
     for (int r = 0; r < ROWS; ++r) {
       const __m256 av = _mm256_broadcast_ss(a + r);
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
     }
-    a += kMr;
-    b += kNr;
+    a += a_step;
+    b += b_step;
   }
 
-  const int tail_lanes = cols - kLanes * (NV - 1);
-  const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail_lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   const __m256i all = _mm256_set1_epi32(-1);
   const __m256 va = _mm256_set1_ps(alpha);
   const __m256 vb = _mm256_set1_ps(beta);
@@ -71,16 +76,16 @@ constexpr std::array<std::array<TileFn, 2>, sizeof...(R)> make_tiles(std::index_
 
 constexpr auto kTiles = make_tiles(std::make_index_sequence<kMr>());
 
-void kernel(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc, int rows, int cols, float alpha,
-            float beta) {
-  kTiles[static_cast<std::size_t>(rows - 1)][static_cast<std::size_t>((cols - 1) / kLanes)](kc, a, b, c, ldc, cols,
-                                                                                            alpha, beta);
+void kernel(int kc, const float* a, std::ptrdiff_t a_step, const float* b, std::ptrdiff_t b_step, float* c,
+            std::ptrdiff_t ldc, int rows, int cols, float alpha, float beta) {
+  kTiles[static_cast<std::size_t>(rows - 1)][static_cast<std::size_t>((cols - 1) / kLanes)](kc, a, a_step, b, b_step,
+                                                                                            c, ldc, cols, alpha, beta);
 }
 
 }  // namespace
 
 const GemmKernels* avx2_kernels() {
-  static const GemmKernels kernels{"avx2", kMr, kNr, 256, 96, 512, &kernel, &pack_panels<kMr>, &pack_panels<kNr>};
+  static const GemmKernels kernels{"avx2", kMr, kNr, 256, 96, 512, &kernel, true, &pack_panels<kMr>, &pack_panels<kNr>};
   return &kernels;
 }
 

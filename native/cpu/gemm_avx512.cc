@@ -20,12 +20,19 @@ constexpr int kMr = 12;
 constexpr int kNr = 32;
 constexpr int kLanes = 16;
 
-using TileFn = void (*)(int, const float*, const float*, float*, std::ptrdiff_t, int, float, float);
+using TileFn = void (*)(int, const float*, std::ptrdiff_t, const float*, std::ptrdiff_t, float*, std::ptrdiff_t, int,
+                        float, float);
 
 // ROWS valid rows of C and NV vectors of 16 columns; `cols` (within the last vector) masks the tail.
 template <int ROWS, int NV>
-__attribute__((target("avx512f,avx2,fma"))) void tile(int kc, const float* a, const float* b, float* c,
-                                                       std::ptrdiff_t ldc, int cols, float alpha, float beta) {
+__attribute__((target("avx512f,avx2,fma"))) void tile(int kc, const float* a, std::ptrdiff_t a_step, const float* b,
+                                                       std::ptrdiff_t b_step, float* c, std::ptrdiff_t ldc, int cols,
+                                                       float alpha, float beta) {
+  // The last vector of a B step is loaded under the column mask: for unpacked B that is the edge of
+  // the caller's matrix (masked lanes never fault); for full tiles the mask is all ones, at no cost.
+  const int tail_lanes = cols - kLanes * (NV - 1);
+  const __mmask16 tail = tail_lanes >= kLanes ? static_cast<__mmask16>(0xFFFF)
+                                              : static_cast<__mmask16>((1u << tail_lanes) - 1u);
   __m512 acc[ROWS][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < ROWS; ++r)
@@ -36,20 +43,18 @@ __attribute__((target("avx512f,avx2,fma"))) void tile(int kc, const float* a, co
   for (int p = 0; p < kc; ++p) {
     __m512 bv[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + kLanes * v);
+    for (int v = 0; v < NV; ++v)
+      bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(tail, b + kLanes * v) : _mm512_loadu_ps(b + kLanes * v);
 #pragma GCC unroll 16
     for (int r = 0; r < ROWS; ++r) {
       const __m512 av = _mm512_set1_ps(a[r]);
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
     }
-    a += kMr;
-    b += kNr;
+    a += a_step;
+    b += b_step;
   }
 
-  const int tail_lanes = cols - kLanes * (NV - 1);
-  const __mmask16 tail = tail_lanes >= kLanes ? static_cast<__mmask16>(0xFFFF)
-                                              : static_cast<__mmask16>((1u << tail_lanes) - 1u);
   const __m512 va = _mm512_set1_ps(alpha);
   const __m512 vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 16
@@ -73,16 +78,16 @@ constexpr std::array<std::array<TileFn, 2>, sizeof...(R)> make_tiles(std::index_
 
 constexpr auto kTiles = make_tiles(std::make_index_sequence<kMr>());
 
-void kernel(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc, int rows, int cols, float alpha,
-            float beta) {
-  kTiles[static_cast<std::size_t>(rows - 1)][static_cast<std::size_t>((cols - 1) / kLanes)](kc, a, b, c, ldc, cols,
-                                                                                            alpha, beta);
+void kernel(int kc, const float* a, std::ptrdiff_t a_step, const float* b, std::ptrdiff_t b_step, float* c,
+            std::ptrdiff_t ldc, int rows, int cols, float alpha, float beta) {
+  kTiles[static_cast<std::size_t>(rows - 1)][static_cast<std::size_t>((cols - 1) / kLanes)](kc, a, a_step, b, b_step,
+                                                                                            c, ldc, cols, alpha, beta);
 }
 
 }  // namespace
 
 const GemmKernels* avx512_kernels() {
-  static const GemmKernels kernels{"avx512", kMr, kNr, 256, 96, 512, &kernel, &pack_panels<kMr>, &pack_panels<kNr>};
+  static const GemmKernels kernels{"avx512", kMr, kNr, 256, 96, 512, &kernel, true, &pack_panels<kMr>, &pack_panels<kNr>};
   return &kernels;
 }
 

@@ -19,12 +19,13 @@
 
 namespace nasx::cpu::detail {
 
-// Computes one register tile: C[rows×cols] = alpha * (Apanel · Bpanel) + beta * C, where C is not read
-// when beta == 0. `a` holds kc steps of `mr` floats and `b` kc steps of `nr` floats (packed panels,
-// zero-padded beyond rows/cols). Every element is computed by the same instruction sequence whatever
-// rows/cols are, so results never depend on how C was tiled.
-using MicroKernel = void (*)(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc, int rows,
-                             int cols, float alpha, float beta);
+// Computes one register tile: C[rows×cols] = alpha * (A·B) + beta * C, where C is not read when
+// beta == 0. K step p of the A panel is the `rows` floats at a + p*a_step, of the B panel the `cols`
+// floats at b + p*b_step: either packed panels (a_step = mr, b_step = nr, zero-padded) or, for kernels
+// with `reads_unpacked`, the caller's matrices themselves. Every element is computed by the same
+// instruction sequence whatever rows/cols are, so results never depend on how C was tiled.
+using MicroKernel = void (*)(int kc, const float* a, std::ptrdiff_t a_step, const float* b, std::ptrdiff_t b_step,
+                             float* c, std::ptrdiff_t ldc, int rows, int cols, float alpha, float beta);
 
 // Copies a strip of a matrix into consecutive panels of `width` lanes for the micro-kernel:
 // element (x, p) of the operand — x along M (for A) or N (for B), p along K — is src[x*sx + p*sp];
@@ -39,6 +40,7 @@ struct GemmKernels {
   int mc;            // rows of A per L2 block
   int nc;            // widest column strip a work chunk owns (keeps its packed B strip in L2)
   MicroKernel kernel;
+  bool reads_unpacked;  // kernel reads only the first rows/cols of each step, so panels need no padding
   PackPanels pack_a;  // panels of mr lanes
   PackPanels pack_b;  // panels of nr lanes
 };

@@ -14,10 +14,10 @@ constexpr int kNr = 16;
 constexpr int kNr = 8;
 #endif
 
-// Always computes the full kMr×kNr tile (the packed panels are zero-padded) so that every element
+// Always computes the full kMr×kNr tile (so it needs packed, zero-padded panels) so that every element
 // goes through one instruction sequence; only the write-back is limited to rows×cols.
-void kernel(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc, int rows, int cols, float alpha,
-            float beta) {
+void kernel(int kc, const float* a, std::ptrdiff_t a_step, const float* b, std::ptrdiff_t b_step, float* c,
+            std::ptrdiff_t ldc, int rows, int cols, float alpha, float beta) {
   float acc[kMr][kNr] = {};
   for (int p = 0; p < kc; ++p) {
 #if defined(__GNUC__)
@@ -30,8 +30,8 @@ void kernel(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc
 #endif
       for (int j = 0; j < kNr; ++j) acc[r][j] += ar * b[j];
     }
-    a += kMr;
-    b += kNr;
+    a += a_step;
+    b += b_step;
   }
   for (int r = 0; r < rows; ++r) {
     float* cr = c + r * ldc;
@@ -47,7 +47,7 @@ void kernel(int kc, const float* a, const float* b, float* c, std::ptrdiff_t ldc
 }  // namespace
 
 const GemmKernels& portable_kernels() {
-  static const GemmKernels kernels{"portable", kMr, kNr, 256, 96, 512, &kernel, &pack_panels<kMr>, &pack_panels<kNr>};
+  static const GemmKernels kernels{"portable", kMr, kNr, 256, 96, 512, &kernel, false, &pack_panels<kMr>, &pack_panels<kNr>};
   return kernels;
 }
 
