@@ -102,3 +102,18 @@ test('info reports the build', (t) => {
   t.true(o.hardwareThreads >= 1);
   t.true(Array.isArray(o.cudaDevices));
 });
+
+test('Ctrl-C (SIGINT) during train stops cleanly and still prints what was gathered', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [bin, 'train', '--arch', mlp, '--epochs', '100000', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  // Let training start, then interrupt.
+  await new Promise((r) => setTimeout(r, 2500));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  t.is(code, 130);
+  const o = JSON.parse(stdout.trim());
+  t.is(o.status, 'cancelled');
+  t.deepEqual(o.arch, JSON.parse(mlp));
+});

@@ -1,5 +1,6 @@
 #include "optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace nasx {
@@ -45,11 +46,24 @@ Optimizer::Optimizer(const OptimizerConfig& cfg, const Plan& plan)
     : cfg_(cfg), tensors_(plan.params), m_(static_cast<size_t>(plan.param_count), 0.0f),
       v_(cfg.kind == OptimizerKind::AdamW ? static_cast<size_t>(plan.param_count) : 0, 0.0f) {}
 
-void Optimizer::step(std::vector<float>& params, const std::vector<float>& grads, float lr) {
+void Optimizer::step(std::vector<float>& params, const std::vector<float>& grads, float lr, Team* team) {
   ++t_;
+  constexpr std::int64_t kChunk = 16384;
+  auto update = [&](const TensorInfo& t, std::int64_t begin, std::int64_t end) {
+    const std::int64_t o = t.offset + begin;
+    optimizer_update(cfg_, lr, t_, t.decay, params.data() + o, grads.data() + o, m_.data() + o,
+                     v_.empty() ? nullptr : v_.data() + o, end - begin);
+  };
   for (const TensorInfo& t : tensors_) {
-    optimizer_update(cfg_, lr, t_, t.decay, params.data() + t.offset, grads.data() + t.offset, m_.data() + t.offset,
-                     v_.empty() ? nullptr : v_.data() + t.offset, t.size);
+    if (team == nullptr || team->size() == 1 || t.size <= kChunk) {
+      update(t, 0, t.size);
+      continue;
+    }
+    const int chunks = static_cast<int>((t.size + kChunk - 1) / kChunk);
+    team->parallel_for(chunks, [&](int c) {
+      const std::int64_t begin = static_cast<std::int64_t>(c) * kChunk;
+      update(t, begin, std::min<std::int64_t>(t.size, begin + kChunk));
+    });
   }
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "parallel.h"
 #include "plan.h"
 
 namespace nasx {
@@ -34,7 +35,9 @@ float cosine_lr(float base, std::int64_t step, std::int64_t total, std::int64_t 
 class Optimizer {
  public:
   Optimizer(const OptimizerConfig& cfg, const Plan& plan);
-  void step(std::vector<float>& params, const std::vector<float>& grads, float lr);
+  // Updates every tensor; large tensors are split into fixed chunks over `team` (element-wise, so the
+  // result does not depend on the team's size).
+  void step(std::vector<float>& params, const std::vector<float>& grads, float lr, Team* team = nullptr);
   std::int64_t steps() const { return t_; }
 
  private:

@@ -212,7 +212,7 @@ class CandidateRun {
           return;
         }
         net.backward(dout.data(), nullptr, team);
-        opt.step(net.params(), net.grads(), cosine_lr(opt_cfg_.lr, global, total, warmup));
+        opt.step(net.params(), net.grads(), cosine_lr(opt_cfg_.lr, global, total, warmup), team);
         loss_sum += lr.loss * b;
         seen += b;
         r_.samples_seen += b;
