@@ -23,6 +23,19 @@ export class NasxError extends Error {
   }
 }
 
+/**
+ * Rejection of cancelled work (an aborted AbortSignal, Ctrl-C). `results` holds what had finished,
+ * so nothing completed is lost.
+ */
+export class AbortError<R = unknown> extends NasxError {
+  readonly results: R[];
+  constructor(message: string, results: R[] = []) {
+    super('ERR_NASX_ABORTED', message);
+    this.name = 'AbortError';
+    this.results = results;
+  }
+}
+
 /** Short, readable rendering of a received value for error messages. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') {

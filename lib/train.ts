@@ -6,7 +6,7 @@ import type { Arch } from './arch/arch.js';
 import { lowerArch } from './arch/arch.js';
 import type { Dataset } from './data/dataset.js';
 import { loadDataset, type DatasetSource } from './data/load.js';
-import { NasxError, checkInteger, checkNumber, checkOneOf, typeError } from './errors.js';
+import { AbortError, NasxError, checkInteger, checkNumber, checkOneOf, typeError } from './errors.js';
 import { fromNative, native, type NativeNode, type NativeOptimizerConfig, type NativeProgress, type NativeResult, type NativeTensor } from './native/binding.js';
 
 export type CandidateStatus = 'ok' | 'diverged' | 'invalid' | 'failed' | 'cancelled';
@@ -73,15 +73,8 @@ export interface TrainResult {
   weights?: { params: NativeTensor[]; state: NativeTensor[] };
 }
 
-/** Rejection of a cancelled `trainCandidates`; `results` holds what had finished. */
-export class AbortError extends NasxError {
-  readonly results: TrainResult[];
-  constructor(message: string, results: TrainResult[]) {
-    super('ERR_NASX_ABORTED', message);
-    this.name = 'AbortError';
-    this.results = results;
-  }
-}
+/** Rejection of a cancelled `trainCandidates`; `results` holds every candidate, unfinished ones `cancelled`. */
+export { AbortError };
 
 const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
@@ -176,7 +169,7 @@ export async function trainCandidates(
   if (!Array.isArray(archs)) throw typeError('archs', 'an array of architectures', archs);
   const opts = checkTrainOptions(options);
   const data = isDataset(dataset) ? dataset : await loadDataset(dataset as DatasetSource, { seed: opts.seed ?? 0 });
-  if (opts.signal?.aborted) throw new AbortError('training was aborted before it started', []);
+  if (opts.signal?.aborted) throw new AbortError<TrainResult>('training was aborted before it started', []);
 
   const results: (TrainResult | undefined)[] = new Array(archs.length);
   const lowered: { nodes: NativeNode[]; optimizer?: NativeOptimizerConfig }[] = [];
@@ -262,7 +255,7 @@ export async function trainCandidates(
     });
   }
   const done = results as TrainResult[];
-  if (opts.signal?.aborted) throw new AbortError('training was aborted', done);
+  if (opts.signal?.aborted) throw new AbortError<TrainResult>('training was aborted', done);
   return done;
 }
 

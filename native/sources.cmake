@@ -1,5 +1,5 @@
 # The one list of native sources, shared by CMakeLists.txt and native/tests/CMakeLists.txt.
-# binding.gyp lists the same files (CPU only); scripts/check-sources.js keeps the two in step.
+# binding.gyp lists the same files (CPU only); test/build.test.ts checks that the two agree.
 set(_nasx_native ${CMAKE_CURRENT_LIST_DIR})
 set(NASX_CORE_SOURCES
   ${_nasx_native}/core/parallel.cc

@@ -151,7 +151,8 @@ Plan make_plan(const GemmKernels& ks, int m, int n, int k) {
   p.n_panels = ceil_div(n, ks.nr);
 
   const double flops = 2.0 * m * n * k;
-  const int want = static_cast<int>(std::clamp(flops / kMinTileFlops, 1.0, static_cast<double>(kMaxTiles)));
+  const double min_tile = std::getenv("NASX_TILE") ? std::atof(std::getenv("NASX_TILE")) : kMinTileFlops;
+  const int want = static_cast<int>(std::clamp(flops / min_tile, 1.0, static_cast<double>(kMaxTiles)));
   // Start from one tile (its width capped so a K block of its B panels stays in L2) and halve the
   // longer side until there are enough tiles; everything here depends on m, n, k only.
   p.tile_m = p.m_panels;
@@ -193,8 +194,11 @@ struct GemmCall {
 void run_tile(const GemmCall& g, int tile) {
   const GemmKernels& ks = *g.ks;
   const Plan& p = g.plan;
-  const int ti = tile / p.tiles_n;
-  const int tj = tile % p.tiles_n;
+  static const int order = std::getenv("NASX_ORDER") ? std::atoi(std::getenv("NASX_ORDER")) : 0;
+  int ti = tile / p.tiles_n;
+  int tj = tile % p.tiles_n;
+  if (order == 1) { ti = tile % p.tiles_m; tj = tile / p.tiles_m; }
+  if (order == 2) { ti = tile % p.tiles_m; tj = (tile / p.tiles_m + ti) % p.tiles_n; }
   const int pi0 = ti * p.tile_m, pi1 = std::min(p.m_panels, pi0 + p.tile_m);
   const int pj0 = tj * p.tile_n, pj1 = std::min(p.n_panels, pj0 + p.tile_n);
 

@@ -1,0 +1,54 @@
+/**
+ * The evaluator contract: an evaluator only evaluates, always in batches, at the fidelity it is given.
+ */
+
+/** How cheaply to estimate a candidate's performance. */
+export interface Fidelity {
+  /** Training epochs. */
+  epochs?: number;
+  /** Fraction of the training data, in (0, 1]. */
+  dataFraction?: number;
+  /** Input height after resampling (width in proportion); omitted: the data's own. */
+  resolution?: number;
+}
+
+export type EvalStatus = 'ok' | 'diverged' | 'invalid' | 'failed';
+
+export interface EvalMetrics {
+  /** The metric a search maximises (validation accuracy for classification). */
+  score: number | null;
+  /** Everything else the evaluator measured (e.g. valAccuracy, testAccuracy, trainLoss, latencyMs). */
+  [name: string]: number | null;
+}
+
+export interface EvalResult<A = unknown> {
+  arch: A;
+  status: EvalStatus;
+  error?: string;
+  metrics: EvalMetrics;
+  cost?: { params: number; flops: number };
+  /** Wall-clock seconds spent on this candidate (batch start to its finish). */
+  seconds: number;
+}
+
+export interface EvalProgress {
+  /** Index of the candidate in the batch. */
+  candidate: number;
+  /** Fraction of this candidate's work done, in [0, 1]. */
+  fraction: number;
+  message?: string;
+}
+
+export interface EvaluateOptions {
+  signal?: AbortSignal;
+  onProgress?: (event: EvalProgress) => void;
+}
+
+export interface Evaluator<A = unknown> {
+  readonly name: string;
+  /**
+   * One result per candidate, in order. A failed candidate never fails the batch: it comes back
+   * with status `failed` (or `invalid`, `diverged`) and the reason in `error`.
+   */
+  evaluate(candidates: readonly A[], fidelity: Fidelity, options?: EvaluateOptions): Promise<EvalResult<A>[]>;
+}

@@ -1,0 +1,95 @@
+/**
+ * `NativeEvaluator`: trains each batch of candidates together in the native engine, at the fidelity
+ * given, and scores them by validation accuracy (classification) or negative validation RMSE
+ * (regression).
+ */
+import type { Arch } from '../arch/arch.js';
+import type { Dataset } from '../data/dataset.js';
+import { loadDataset, type DatasetSource } from '../data/load.js';
+import { AbortError } from '../errors.js';
+import { checkTrainOptions, trainCandidates, type TrainOptions, type TrainResult } from '../train.js';
+import type { EvalResult, EvaluateOptions, Evaluator, Fidelity } from './evaluator.js';
+
+export interface NativeEvaluatorOptions<A> {
+  /** The data to train on: a loaded Dataset or anything `loadDataset` accepts. */
+  dataset: Dataset | DatasetSource;
+  /** Maps a space's architecture to the engine's form; default: the architecture is already one. */
+  build?: (arch: A) => Arch;
+  /** Training settings; a fidelity's epochs, dataFraction and resolution override these. */
+  train?: Omit<TrainOptions, 'signal' | 'onProgress' | 'keepWeights'>;
+}
+
+export class NativeEvaluator<A = Arch> implements Evaluator<A> {
+  readonly name = 'native';
+  private data: Promise<Dataset> | undefined;
+
+  constructor(private readonly options: NativeEvaluatorOptions<A>) {
+    checkTrainOptions(options.train ?? {});
+  }
+
+  /** The data set, loaded once. */
+  dataset(): Promise<Dataset> {
+    const d = this.options.dataset;
+    this.data ??= typeof d === 'object' && d !== null && 'train' in d && 'inputShape' in d ? Promise.resolve(d as Dataset) : loadDataset(d as DatasetSource, { seed: this.options.train?.seed ?? 0 });
+    return this.data;
+  }
+
+  async evaluate(candidates: readonly A[], fidelity: Fidelity = {}, opts: EvaluateOptions = {}): Promise<EvalResult<A>[]> {
+    const data = await this.dataset();
+    const build = this.options.build ?? ((a: A) => a as unknown as Arch);
+    const archs: Arch[] = [];
+    const buildErrors = new Map<number, string>();
+    candidates.forEach((c, i) => {
+      try {
+        archs.push(build(c));
+      } catch (err) {
+        buildErrors.set(i, (err as Error).message);
+        archs.push({ type: 'graph', nodes: [] });
+      }
+    });
+    const train: TrainOptions = { ...this.options.train };
+    if (fidelity.epochs !== undefined) train.epochs = fidelity.epochs;
+    if (fidelity.dataFraction !== undefined) train.dataFraction = fidelity.dataFraction;
+    if (fidelity.resolution !== undefined) train.resolution = fidelity.resolution;
+    const epochs = train.epochs ?? 1;
+    let results: TrainResult[];
+    try {
+      results = await trainCandidates(archs, data, {
+        ...train,
+        signal: opts.signal,
+        onProgress: opts.onProgress
+          ? (e) => opts.onProgress!({ candidate: e.candidate, fraction: (e.epoch - 1 + e.step / Math.max(1, e.steps)) / epochs })
+          : undefined,
+      });
+    } catch (err) {
+      if (err instanceof AbortError) {
+        // Keep what finished before the abort; unfinished candidates are dropped, not scored.
+        const done = (err.results as TrainResult[])
+          .map((r, i) => (r && r.status !== 'cancelled' ? this.toEval(candidates[i]!, r, data, buildErrors.get(i)) : undefined))
+          .filter((r): r is EvalResult<A> => r !== undefined);
+        throw new AbortError<EvalResult<A>>(err.message, done);
+      }
+      throw err;
+    }
+    return results.map((r, i) => this.toEval(candidates[i]!, r, data, buildErrors.get(i)));
+  }
+
+  /** Converts a training result; exported for the study's handling of interrupted batches. */
+  toEval(arch: A, r: TrainResult, data: Dataset, buildError?: string): EvalResult<A> {
+    if (buildError !== undefined) {
+      return { arch, status: 'invalid', error: buildError, metrics: { score: null }, seconds: 0 };
+    }
+    const m = r.metrics;
+    const score = data.task === 'classification' ? m.valAccuracy : m.valRmse === null || m.valRmse === undefined ? null : -m.valRmse;
+    const status = r.status === 'cancelled' ? 'failed' : r.status;
+    const out: EvalResult<A> = {
+      arch,
+      status,
+      metrics: { score: status === 'ok' ? score : null, ...m },
+      cost: { params: r.params, flops: r.flops },
+      seconds: r.seconds,
+    };
+    if (r.error) out.error = r.error;
+    return out;
+  }
+}

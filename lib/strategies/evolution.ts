@@ -1,0 +1,127 @@
+/**
+ * Regularized (aging) evolution (Real et al., AAAI 2019): a population of the most recent
+ * evaluations; each child is a mutation of the best of a random tournament; the oldest member dies.
+ */
+import { createRng, type Rng } from '../util/rng.js';
+import type { Observation, Strategy, StrategyContext } from './strategy.js';
+import { checkStrategyOptions } from './options.js';
+
+export interface RegularizedEvolutionOptions {
+  /** Population size (also the number of random samples that seed it). Default 20. */
+  population?: number;
+  /** Tournament sample size. Default 5. */
+  sampleSize?: number;
+  /** Mutations tried per child before giving up on an unseen one. Default 100. */
+  maxTries?: number;
+}
+
+interface Member<A> {
+  arch: A;
+  hash: string;
+  score: number;
+}
+
+export class RegularizedEvolution<A> implements Strategy<A> {
+  readonly name = 'evolution';
+  private readonly rng: Rng;
+  private readonly seen = new Set<string>();
+  private population: Member<A>[] = [];
+  /** Evaluations told so far (successful or not) plus those asked and not yet told. */
+  private proposed = 0;
+  private readonly size: number;
+  private readonly sampleSize: number;
+  private readonly maxTries: number;
+
+  constructor(
+    private readonly context: StrategyContext<A>,
+    options: RegularizedEvolutionOptions = {},
+  ) {
+    const o = checkStrategyOptions('evolution', options, {
+      population: [2, 1e6, 20],
+      sampleSize: [1, 1e6, 5],
+      maxTries: [1, 1e6, 100],
+    });
+    if (o.sampleSize > o.population) {
+      throw new RangeError(`\`sampleSize <= population\` must hold for strategy evolution, but got (sampleSize=${o.sampleSize}, population=${o.population})`);
+    }
+    this.size = o.population;
+    this.sampleSize = o.sampleSize;
+    this.maxTries = o.maxTries;
+    this.rng = createRng(context.seed);
+  }
+
+  private fresh(a: A): string | undefined {
+    const h = this.context.space.hash(a);
+    if (this.seen.has(h) || this.context.isKnown?.(h)) return undefined;
+    return h;
+  }
+
+  private randomUnseen(): A | undefined {
+    for (let tries = 0; tries < this.maxTries * 10; tries++) {
+      const a = this.context.space.sample(this.rng);
+      const h = this.fresh(a);
+      if (h !== undefined) {
+        this.seen.add(h);
+        return a;
+      }
+    }
+    return undefined;
+  }
+
+  private child(): A | undefined {
+    // Tournament: the best of `sampleSize` members drawn without replacement.
+    const pool = this.population.map((_, i) => i);
+    let best: Member<A> | undefined;
+    for (let k = 0; k < Math.min(this.sampleSize, pool.length); k++) {
+      const j = k + this.rng.nextInt(pool.length - k);
+      [pool[k], pool[j]] = [pool[j]!, pool[k]!];
+      const m = this.population[pool[k]!]!;
+      if (!best || m.score > best.score) best = m;
+    }
+    let parent = best!.arch;
+    for (let tries = 0; tries < this.maxTries; tries++) {
+      const a = this.context.space.mutate(parent, this.rng);
+      const h = this.fresh(a);
+      if (h !== undefined) {
+        this.seen.add(h);
+        return a;
+      }
+      // Walk on from the mutated architecture so that a crowded neighbourhood is eventually left.
+      if (tries % 10 === 9) parent = a;
+    }
+    return this.randomUnseen();
+  }
+
+  ask(n: number): A[] {
+    const out: A[] = [];
+    for (let k = 0; k < n; k++) {
+      const a = this.proposed < this.size || this.population.length === 0 ? this.randomUnseen() : this.child();
+      if (a === undefined) break;
+      this.proposed++;
+      out.push(a);
+    }
+    return out;
+  }
+
+  tell(results: readonly Observation<A>[]): void {
+    for (const r of results) {
+      this.seen.add(r.hash);
+      if (r.score === null || !Number.isFinite(r.score)) continue;
+      this.population.push({ arch: r.arch, hash: r.hash, score: r.score });
+      if (this.population.length > this.size) this.population.shift();
+    }
+  }
+
+  stateDict(): unknown {
+    return { rng: this.rng.getState(), seen: [...this.seen], population: this.population, proposed: this.proposed };
+  }
+
+  loadStateDict(state: unknown): void {
+    const s = state as { rng: number; seen: string[]; population: Member<A>[]; proposed: number };
+    this.rng.setState(s.rng);
+    this.seen.clear();
+    for (const h of s.seen) this.seen.add(h);
+    this.population = s.population.map((m) => ({ ...m }));
+    this.proposed = s.proposed;
+  }
+}

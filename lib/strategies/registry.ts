@@ -1,0 +1,39 @@
+/**
+ * Strategies by name. Each is one class in one file; this registry is how the CLI, the study and the
+ * benchmark harness find them.
+ */
+import { rangeError, typeError } from '../errors.js';
+import type { Strategy, StrategyContext } from './strategy.js';
+import { RandomSearch } from './random.js';
+import { RegularizedEvolution } from './evolution.js';
+
+type Factory = <A>(context: StrategyContext<A>, options?: Record<string, unknown>) => Strategy<A>;
+
+const registry = new Map<string, Factory>([
+  ['random', (c, o) => new RandomSearch(c, o)],
+  ['evolution', (c, o) => new RegularizedEvolution(c, o)],
+]);
+
+/** Names of the registered strategies, in registration order. */
+export function strategyNames(): string[] {
+  return [...registry.keys()];
+}
+
+/** Adds (or replaces) a strategy under `name`. */
+export function registerStrategy(name: string, factory: Factory): void {
+  if (typeof name !== 'string' || name === '') throw typeError('name', 'a non-empty string', name);
+  registry.set(name, factory);
+}
+
+/**
+ * Creates a strategy by name.
+ * @example const s = createStrategy('evolution', { space, seed: 1 }, { population: 20 });
+ */
+export function createStrategy<A>(name: string, context: StrategyContext<A>, options?: Record<string, unknown>): Strategy<A> {
+  const factory = registry.get(name);
+  if (!factory) {
+    const expected = `one of ${strategyNames().map((n) => JSON.stringify(n)).join(', ')}`;
+    throw typeof name === 'string' ? rangeError('strategy', expected, name) : typeError('strategy', expected, name);
+  }
+  return factory(context, options);
+}
