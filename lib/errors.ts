@@ -80,10 +80,12 @@ export function checkNumber(
   max: number,
   options: { exclusiveMin?: boolean } = {},
 ): number {
-  const lower = options.exclusiveMin ? `greater than ${min}` : `${min}`;
+  const unbounded = max === Infinity;
   const expected = options.exclusiveMin
-    ? `a number ${lower} and at most ${max}`
-    : `a number between ${min} and ${max}`;
+    ? `a number greater than ${min}${unbounded ? '' : ` and at most ${max}`}`
+    : unbounded
+      ? `a number >= ${min}`
+      : `a number between ${min} and ${max}`;
   if (typeof value !== 'number') throw typeError(name, expected, value);
   const tooLow = options.exclusiveMin ? value <= min : value < min;
   if (!Number.isFinite(value) || tooLow || value > max) throw rangeError(name, expected, value);

@@ -97,7 +97,7 @@ export class Study<A> extends EventEmitter {
       throw new RangeError('Expected options.budget to set evaluations and/or seconds but received neither');
     }
     if (budget.evaluations !== undefined) checkInteger('options.budget.evaluations', budget.evaluations, 1);
-    if (budget.seconds !== undefined) checkNumber('options.budget.seconds', budget.seconds, 0, Number.MAX_VALUE, { exclusiveMin: true });
+    if (budget.seconds !== undefined) checkNumber('options.budget.seconds', budget.seconds, 0, Infinity, { exclusiveMin: true });
     if (options.parallel !== undefined) checkInteger('options.parallel', options.parallel, 1, 4096);
     if (options.seed !== undefined) checkInteger('options.seed', options.seed, 0);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', options.signal);
