@@ -61,7 +61,7 @@ export async function readCsv(path: string, options: CsvOptions = {}): Promise<C
   return parseCsv(text, { ...options, source: path });
 }
 
-interface CsvRecord {
+export interface CsvRecord {
   readonly fields: string[];
   /** 1-based line on which the record starts. */
   readonly line: number;
@@ -80,7 +80,7 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
     throw typeError('header', 'true, false or "auto"', header);
   }
 
-  const records = splitRecords(text, delimiter, source);
+  const records = splitCsvRecords(text, delimiter, source);
   if (records.length === 0) {
     throw new NasxError('ERR_NASX_DATA', `Empty CSV file ${source}: no rows`);
   }
@@ -155,7 +155,7 @@ export function parseCsv(text: string, options: ParseCsvOptions = {}): CsvTable 
 }
 
 /** Splits text into records, honouring quotes (which may span lines); skips blank lines. */
-function splitRecords(text: string, delimiter: string, source: string): CsvRecord[] {
+export function splitCsvRecords(text: string, delimiter: string, source: string): CsvRecord[] {
   const records: CsvRecord[] = [];
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0; // byte-order mark
   let line = 1;

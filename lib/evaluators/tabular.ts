@@ -10,6 +10,7 @@
  * `rows()`, which the benchmark harness calls after the search.
  */
 import { resolve } from 'node:path';
+import { splitCsvRecords, type CsvRecord } from '../data/csv.js';
 import { readDataFile } from '../data/file.js';
 import { AbortError, NasxError, checkObject, checkOneOf, rangeError, typeError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
@@ -45,7 +46,7 @@ export class TabularTable {
 
   /** Parses CSV text with a header row. */
   static parse(text: string, source = 'CSV text'): TabularTable {
-    const records = splitCsvRecords(text, source);
+    const records = splitTrimmedRecords(text, source);
     if (records.length < 2) {
       throw new NasxError('ERR_NASX_DATA', `CSV file ${source} needs a header row and at least one data row`);
     }
@@ -160,59 +161,9 @@ const joinKey = (values: readonly string[]) => (values.length === 1 ? values[0]!
 const splitKey = (key: string, columns: number): string[] => (columns === 1 ? [key] : (JSON.parse(key) as string[]));
 const nonFinite = (field: string) => (/nan/i.test(field) ? NaN : field.startsWith('-') ? -Infinity : Infinity);
 
-interface CsvRecord {
-  fields: string[];
-  line: number;
-}
-
-/** Splits CSV text into trimmed fields, honouring quotes (which may span lines); skips blank lines. */
-function splitCsvRecords(text: string, source: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
-  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  while (pos < text.length) {
-    let end = text.indexOf('\n', pos);
-    if (end < 0) end = text.length;
-    const raw = text.slice(pos, end > pos && text[end - 1] === '\r' ? end - 1 : end);
-    if (!raw.includes('"')) {
-      if (raw.trim() !== '') records.push({ fields: raw.split(',').map((f) => f.trim()), line });
-      pos = end + 1;
-      line++;
-      continue;
-    }
-    // A line with quotes: walk it character by character (a quoted field may hold commas and newlines).
-    const startLine = line;
-    const fields: string[] = [];
-    let field = '';
-    let quoted = false;
-    let i = pos;
-    for (; i < text.length; i++) {
-      const ch = text[i]!;
-      if (quoted) {
-        if (ch === '"' && text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else if (ch === '"') quoted = false;
-        else {
-          if (ch === '\n') line++;
-          field += ch;
-        }
-      } else if (ch === '"' && field.trim() === '') {
-        quoted = true;
-        field = '';
-      } else if (ch === ',') {
-        fields.push(field.trim());
-        field = '';
-      } else if (ch === '\n') break;
-      else if (ch !== '\r') field += ch;
-    }
-    if (quoted) throw new NasxError('ERR_NASX_DATA', `Unterminated quoted field in ${source} starting on line ${startLine}`);
-    fields.push(field.trim());
-    records.push({ fields, line: startLine });
-    pos = i + 1;
-    line++;
-  }
-  return records;
+/** CSV records with surrounding spaces trimmed from every field. */
+function splitTrimmedRecords(text: string, source: string): CsvRecord[] {
+  return splitCsvRecords(text, ',', source).map((r) => ({ fields: r.fields.map((f) => f.trim()), line: r.line }));
 }
 
 const tableCache = new Map<string, Promise<TabularTable>>();
