@@ -15,7 +15,7 @@ import { readDataFile } from '../data/file.js';
 import { AbortError, NasxError, checkObject, checkOneOf, rangeError, typeError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import type { EvalMetrics, EvalResult, EvaluateOptions, Evaluator, Fidelity } from './evaluator.js';
-import { nb201Key, parseNb201Key, type Nb201Arch } from './nb201-key.js';
+import { createNb201Space, fromNb201String, toNb201String, type Nb201Arch } from '../space/nb201-space.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Tables
@@ -153,6 +153,9 @@ export class TabularTable {
     return i;
   }
 }
+
+/** Validates nb201 architectures before they are looked up. */
+const nb201Space = createNb201Space();
 
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
@@ -617,8 +620,11 @@ export async function getTabularBenchmark(
     name: benchmark,
     table: resolve(dir, 'nb201.csv'),
     keyColumn: 'arch',
-    keyOf: nb201Key,
-    archOf: parseNb201Key,
+    keyOf: (arch: Nb201Arch) => {
+      nb201Space.validate(arch);
+      return toNb201String(arch);
+    },
+    archOf: fromNb201String,
     searchMetric: `${dataset}_valid`,
     metrics: { valAccuracy: `${dataset}_valid` },
     reportMetrics: { testAccuracy: `${dataset}_test` },

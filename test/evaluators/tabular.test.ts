@@ -2,7 +2,7 @@ import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AbortError, NasxError } from '../../lib/errors.js';
-import type { Nb201Arch } from '../../lib/evaluators/nb201-key.js';
+import type { Nb201Arch } from '../../lib/space/nb201-space.js';
 import {
   NB201_LATENCY_DEVICES,
   TABULAR_BENCHMARKS,
@@ -132,9 +132,9 @@ test('a malformed nb201 architecture is invalid, with the reason; the batch stil
   t.deepEqual(
     results.map((r) => [r.status, r.error]),
     [
-      ['invalid', 'Expected one of "none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3" for arch.edges[5] but received "conv_3x3" of type string'],
+      ['invalid', 'Expected one of "none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3" for edges[5] but received "conv_3x3" of type string'],
       ['ok', undefined],
-      ['invalid', 'Expected an array of 6 operations for arch.edges but received an array of length 1'],
+      ['invalid', 'Expected an array of 6 items for edges but received an array of length 1'],
     ],
   );
   t.deepEqual(results[0]!.metrics, { score: null });
@@ -272,4 +272,13 @@ test('an aborted signal rejects before any lookup', async (t) => {
   controller.abort();
   const error = await t.throwsAsync(bench.evaluate([ROW0], {}, { signal: controller.signal }), { instanceOf: AbortError });
   t.is(error.code, 'ERR_NASX_ABORTED');
+});
+
+test('every architecture string of the NAS-Bench-201 table round-trips through the nb201 space', async (t) => {
+  const { fromNb201String, toNb201String } = await import('../../lib/space/nb201-space.js');
+  const bench = await getTabularBenchmark('nb201/cifar10');
+  let mismatches = 0;
+  for (const row of bench.rows()) if (toNb201String(fromNb201String(row.key)) !== row.key) mismatches++;
+  t.is(mismatches, 0);
+  t.is(new Set(bench.rows().map((r) => r.key)).size, 15625);
 });
