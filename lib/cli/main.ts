@@ -8,10 +8,14 @@ import { native } from '../native/binding.js';
 import { packageRoot } from '../util/package-root.js';
 import { UsageError } from './args.js';
 import { trainCommand } from './train-command.js';
+import { searchCommand } from './search-command.js';
+import { benchCommand } from './bench-command.js';
 
 const USAGE = `Usage: nasx <command> [options]
 
 Commands:
+  search    search a space for the best architecture (nasx search --help)
+  bench     compare strategies on a tabular benchmark (nasx bench --help)
   train     train architectures in the native engine (nasx train --help)
   info      show the native engine's build: instruction set, threads, CUDA
 
@@ -36,6 +40,10 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      case 'search':
+        return await searchCommand(rest);
+      case 'bench':
+        return await benchCommand(rest);
       case 'train':
         return await trainCommand(rest);
       case 'info':
@@ -50,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are train, info`);
+        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, info`);
     }
   } catch (err) {
     if (err instanceof UsageError) {

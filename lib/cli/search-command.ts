@@ -1,0 +1,222 @@
+/**
+ * `nasx search`: searches a space on a data set with a strategy, training candidates in the native
+ * engine, and reports the best architectures.
+ */
+import { existsSync } from 'node:fs';
+import type { Arch, MlpArch } from '../arch/arch.js';
+import { loadDataset } from '../data/load.js';
+import { NativeEvaluator } from '../evaluators/native.js';
+import { getSpace, loadSearchSpace, SPACE_NAMES, type DslSpace } from '../space/index.js';
+import { strategyNames } from '../strategies/registry.js';
+import { Study, type StudySummary, type Trial } from '../study/study.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
+import { UsageError, choiceFlag, intFlag, numberFlag, parseFlags } from './args.js';
+import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
+import { ProgressBar, compact, formatSeconds, table } from './progress.js';
+
+export const SEARCH_DEFAULTS = { space: 'mlp', strategy: 'evolution', budget: 40, parallel: 4, epochs: 20, batchSize: 32, lr: 3e-3 } as const;
+
+export const SEARCH_USAGE = `Usage: nasx search [options]
+
+Searches a space of architectures on a data set, training every candidate in the native engine.
+With no options: the mlp space on the embedded digits data, regularized evolution, ${SEARCH_DEFAULTS.budget} evaluations.
+
+  --space NAME|FILE       ${SPACE_NAMES.join(', ')} (default ${SEARCH_DEFAULTS.space}), or a JSON space file
+  --dataset NAME|FILE     digits (default), fashion-mnist, or a CSV file (--task, --label)
+  --strategy NAME         ${strategyNames().join(', ')} (default ${SEARCH_DEFAULTS.strategy})
+  --budget N              evaluations (default ${SEARCH_DEFAULTS.budget})
+  --time SECONDS          wall-clock budget (checked between batches)
+  --parallel N            candidates trained together per batch (default ${SEARCH_DEFAULTS.parallel})
+  --epochs N              training epochs per candidate (default ${SEARCH_DEFAULTS.epochs})
+  --data-fraction X       train on this fraction of the training split (default 1)
+  --resolution N          resample images to this height (default: native)
+  --batch-size N          mini-batch size (default ${SEARCH_DEFAULTS.batchSize})
+  --lr X                  peak learning rate (default ${SEARCH_DEFAULTS.lr})
+  --seed N                seeds the strategy, the data split and training (default 0)
+  --threads N             threads to use (default: all)
+  --top K                 architectures in the final table (default 5)
+  --out FILE              also write the JSON result to FILE
+  --json                  print the JSON result: best, history, strategy, space, seed, budget
+`;
+
+const FLAGS = {
+  space: { type: 'string' },
+  ...DATASET_FLAGS,
+  strategy: { type: 'string' },
+  budget: { type: 'string' },
+  time: { type: 'string' },
+  parallel: { type: 'string' },
+  epochs: { type: 'string' },
+  'data-fraction': { type: 'string' },
+  resolution: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  seed: { type: 'string' },
+  threads: { type: 'string' },
+  top: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** A short human label for an architecture (MLPs compactly; anything else as truncated JSON). */
+export function archLabel(arch: unknown): string {
+  const a = arch as Arch;
+  if (a && a.type === 'mlp' && Array.isArray((a as MlpArch).layers)) {
+    return (a as MlpArch).layers
+      .map((l) => `${l.units}${(l.activation ?? 'relu').slice(0, 4)}${l.batchNorm ? '+bn' : ''}${l.dropout ? `+do${l.dropout}` : ''}${l.residual ? '+res' : ''}`)
+      .join(' → ');
+  }
+  const s = JSON.stringify(arch);
+  return s.length > 70 ? `${s.slice(0, 67)}...` : s;
+}
+
+/** The JSON result of a search. */
+export function searchJson(summary: StudySummary<unknown>) {
+  const best = summary.best;
+  return {
+    best: best ? { arch: best.arch, metrics: best.metrics, params: best.cost?.params ?? null, flops: best.cost?.flops ?? null } : null,
+    history: summary.trials.map((t) => {
+      const h: Record<string, unknown> = { arch: t.arch, hash: t.hash, metrics: t.metrics, status: t.status, seconds: t.seconds };
+      if (t.error) h.error = t.error;
+      return h;
+    }),
+    strategy: summary.strategy,
+    space: summary.space,
+    seed: summary.seed,
+    budget: summary.budget,
+    status: summary.status,
+    seconds: summary.seconds,
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function resolveSpace(name: string): Promise<DslSpace<any>> {
+  if (name.endsWith('.json')) {
+    if (!existsSync(name)) throw new UsageError(`Space file not found for --space: ${name}`);
+    return loadSearchSpace(name);
+  }
+  return getSpace(choiceFlag('space', name, [...SPACE_NAMES, 'FILE.json' as never]) as string);
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
+
+export async function searchCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, FLAGS);
+  if (values.help) {
+    process.stdout.write(SEARCH_USAGE);
+    return 0;
+  }
+  const strategy: string = choiceFlag('strategy', values.strategy ?? SEARCH_DEFAULTS.strategy, strategyNames())!;
+  const budgetN = intFlag('budget', values.budget, 1, 1_000_000);
+  const time = numberFlag('time', values.time, 0, 1e9, true);
+  const budget = { evaluations: budgetN ?? (time === undefined ? SEARCH_DEFAULTS.budget : undefined), seconds: time };
+  const parallel = intFlag('parallel', values.parallel, 1, 4096) ?? SEARCH_DEFAULTS.parallel;
+  const epochs = intFlag('epochs', values.epochs, 1, 100000) ?? SEARCH_DEFAULTS.epochs;
+  const dataFraction = numberFlag('data-fraction', values['data-fraction'], 0, 1, true);
+  const resolution = intFlag('resolution', values.resolution, 0, 4096);
+  const batchSize = intFlag('batch-size', values['batch-size'], 1, 65536) ?? SEARCH_DEFAULTS.batchSize;
+  const lr = numberFlag('lr', values.lr, 0, 10, true) ?? SEARCH_DEFAULTS.lr;
+  const seed = intFlag('seed', values.seed, 0) ?? 0;
+  const threads = intFlag('threads', values.threads, 1, 1024);
+  const top = intFlag('top', values.top, 1, 1000) ?? 5;
+  const source = datasetFromFlags(values);
+  const space = await resolveSpace(values.space ?? SEARCH_DEFAULTS.space);
+  if (!space.trainable) {
+    throw new UsageError(`The space ${space.name} has no network to build (a "config" space); search it against a table with nasx bench`);
+  }
+  const json = Boolean(values.json);
+  const bar = new ProgressBar();
+  const data = await loadDataset(source, { seed });
+  const evaluator = new NativeEvaluator<unknown>({
+    dataset: data,
+    build: (a) => space.build(a, data),
+    train: { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}) },
+  });
+  const controller = new AbortController();
+  const onSigint = () => {
+    bar.log('Interrupted: finishing the current step, then writing the results gathered so far...');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  const study = new Study<unknown>({
+    space,
+    strategy,
+    evaluator,
+    budget,
+    parallel,
+    fidelity: { epochs, ...(dataFraction !== undefined ? { dataFraction } : {}), ...(resolution !== undefined ? { resolution } : {}) },
+    seed,
+    signal: controller.signal,
+  });
+  if (!json) {
+    const limits = [budget.evaluations !== undefined ? `${budget.evaluations} evaluations` : '', time !== undefined ? `${time}s` : '']
+      .filter(Boolean)
+      .join(', ');
+    bar.log(
+      `Searching the ${space.name} space on ${data.name} (${data.train.count} train / ${data.validation.count} validation / ` +
+        `${data.test.count} test) with ${strategy}: ${limits}, ${parallel} at a time, ${epochs} epochs each`,
+    );
+  }
+  let batchDone = 0;
+  study.on('evaluation-progress', (e: { candidate: number; fraction: number }) => {
+    if (json || !bar.interactive) return;
+    batchDone = Math.max(batchDone, e.fraction);
+    render();
+  });
+  const render = () => {
+    const p = study.trials.length;
+    const total = budget.evaluations;
+    const elapsed = study.summary().seconds;
+    const best = study.best;
+    const fraction = total ? Math.min(1, (p + batchDone * Math.min(parallel, total - p)) / total) : time ? Math.min(1, elapsed / time) : 0;
+    const remaining = fraction > 0.02 ? elapsed * (1 / fraction - 1) : NaN;
+    bar.update({
+      fraction,
+      text: `${p}${total ? `/${total}` : ''} evaluated  best ${best ? pct(best.score) : '-'}  ${formatSeconds(elapsed)} elapsed, ~${formatSeconds(remaining)} left`,
+    });
+  };
+  study.on('trial', (t: Trial<unknown>) => {
+    if (json) return;
+    if (bar.interactive) {
+      batchDone = 0;
+      render();
+    } else {
+      bar.log(
+        `#${t.index + 1} ${t.status} val ${pct(t.score)} test ${pct(t.metrics.testAccuracy)} ` +
+          `${compact(t.cost?.params ?? NaN)} params ${formatSeconds(t.seconds)}  ${archLabel(t.arch)}${t.error ? `  (${t.error})` : ''}`,
+      );
+    }
+  });
+  let summary: StudySummary<unknown>;
+  try {
+    summary = await study.run();
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    bar.done();
+  }
+  const result = searchJson(summary);
+  if (values.out) await writeFileAtomic(values.out, `${JSON.stringify(result, null, 2)}\n`);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    const rows = study.top(top).map((t, i) => [
+      i + 1,
+      pct(t.score),
+      pct(t.metrics.testAccuracy),
+      compact(t.cost?.params ?? NaN),
+      compact(t.cost?.flops ?? NaN),
+      formatSeconds(t.seconds),
+      archLabel(t.arch),
+    ]);
+    process.stdout.write(`${table(['rank', 'val acc', 'test acc', 'params', 'FLOPs', 'time', 'architecture'], rows)}\n`);
+    const failed = summary.trials.filter((t) => t.status !== 'ok').length;
+    process.stdout.write(
+      `${summary.trials.length} evaluations (${failed} not ok) in ${formatSeconds(summary.seconds)}; status ${summary.status}` +
+        `${values.out ? `; results written to ${values.out}` : ''}\n`,
+    );
+    if (summary.best) process.stdout.write(`best: ${JSON.stringify(summary.best.arch)}\n`);
+  }
+  if (summary.status === 'interrupted') return 130;
+  return summary.best ? 0 : 1;
+}
