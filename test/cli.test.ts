@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../lib/util/package-root.js';
@@ -76,7 +76,7 @@ const usageErrors: [string, string[], string][] = [
   ['unknown architecture type', ['train', '--arch', '{"type":"rnn"}'], 'Expected one of "mlp", "cnn", "graph" for --arch.type but received "rnn" of type string'],
   ['unknown layer field', ['train', '--arch', '{"type":"mlp","layers":[{"units":8,"width":3}]}'], 'Unknown field "width" in --arch.layers[0]; allowed fields are "units", "activation", "dropout", "batchNorm", "residual"'],
   ['--task on a built-in', ['train', '--arch', mlp, '--task', 'regression'], '--task and --label apply to CSV data sets only (--dataset FILE.csv)'],
-  ['unknown command', ['fly'], 'Unknown command "fly"; commands are train, info'],
+  ['unknown command', ['fly'], 'Unknown command "fly"; commands are search, bench, train, info'],
 ];
 
 for (const [name, args, message] of usageErrors) {
@@ -116,4 +116,92 @@ test('Ctrl-C (SIGINT) during train stops cleanly and still prints what was gathe
   const o = JSON.parse(stdout.trim());
   t.is(o.status, 'cancelled');
   t.deepEqual(o.arch, JSON.parse(mlp));
+});
+
+test('search --json: best, history, strategy, space, seed, budget; --out writes the same', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'nasx-search-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'results.json');
+  const r = nasx('search', '--budget', '6', '--parallel', '3', '--epochs', '2', '--seed', '1', '--json', '--out', out);
+  t.is(r.code, 0, r.stderr);
+  const o = JSON.parse(r.stdout);
+  t.deepEqual(Object.keys(o), ['best', 'history', 'strategy', 'space', 'seed', 'budget', 'status', 'seconds']);
+  t.is(o.strategy, 'evolution');
+  t.is(o.space, 'mlp');
+  t.is(o.seed, 1);
+  t.deepEqual(o.budget, { evaluations: 6 });
+  t.is(o.history.length, 6);
+  for (const h of o.history) {
+    t.deepEqual(Object.keys(h).slice(0, 5), ['arch', 'hash', 'metrics', 'status', 'seconds']);
+    t.is(h.arch.type, 'mlp');
+  }
+  t.is(new Set(o.history.map((h: { hash: string }) => h.hash)).size, 6);
+  const bestScore = Math.max(...o.history.map((h: { metrics: { score: number } }) => h.metrics.score));
+  t.is(o.best.metrics.score, bestScore);
+  t.true(o.best.params > 0);
+  const written = JSON.parse(readFileSync(out, 'utf8'));
+  t.deepEqual(written.history.map((h: { hash: string }) => h.hash), o.history.map((h: { hash: string }) => h.hash));
+});
+
+test('search: Ctrl-C stops cleanly and still writes the results gathered so far', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const dir = mkdtempSync(path.join(tmpdir(), 'nasx-search-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'partial.json');
+  const child = spawn(process.execPath, [bin, 'search', '--budget', '100000', '--parallel', '1', '--epochs', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  // Wait for a few evaluations, then interrupt.
+  while (((stderr.match(/^#\d+ /gm) ?? []).length) < 3) await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  t.is(code, 130);
+  const o = JSON.parse(readFileSync(out, 'utf8'));
+  t.is(o.status, 'interrupted');
+  t.true(o.history.length >= 3);
+});
+
+test('bench --json: per-strategy test mean and std, validation mean and curve', (t) => {
+  const r = nasx('bench', '--benchmark', 'nb201/cifar10', '--strategies', 'random,evolution', '--seeds', '5', '--budget', '30', '--json');
+  t.is(r.code, 0, r.stderr);
+  const o = JSON.parse(r.stdout);
+  t.is(o.benchmark, 'nb201/cifar10');
+  t.is(o.budget, 30);
+  t.is(o.seeds, 5);
+  t.deepEqual(o.results.map((x: { strategy: string }) => x.strategy), ['random', 'evolution']);
+  for (const s of o.results) {
+    t.true(s.testMean > 85 && s.testMean <= 94.37);
+    t.true(s.testStd >= 0);
+    t.is(s.curve.length, 30);
+    t.true(s.curve.every((v: number, i: number) => i === 0 || v >= s.curve[i - 1]));
+    t.is(s.curve[29], s.validMean);
+  }
+});
+
+const searchErrors: [string, string[], string][] = [
+  ['unknown space', ['search', '--space', 'rnn'], 'Expected one of "mlp", "cnn", "nb201", "FILE.json" for --space but received "rnn"'],
+  ['unknown strategy', ['search', '--strategy', 'annealing'], 'Expected one of "random", "evolution" for --strategy but received "annealing"'],
+  ['budget 0', ['search', '--budget', '0'], 'Expected an integer between 1 and 1000000 for --budget but received "0"'],
+  ['negative budget', ['search', '--budget=-3'], 'Expected an integer between 1 and 1000000 for --budget but received "-3"'],
+  ['missing space file', ['search', '--space', 'nope.json'], 'Space file not found for --space: nope.json'],
+  ['unknown benchmark', ['bench', '--benchmark', 'nb201/mnist'], 'Expected one of "nb201/cifar10", "nb201/cifar100", "nb201/imagenet16" for --benchmark but received "nb201/mnist"'],
+  ['unknown bench strategy', ['bench', '--strategies', 'random,annealing'], 'Expected one of "random", "evolution" for --strategies but received "annealing"'],
+  ['bench seeds 0', ['bench', '--seeds', '0'], 'Expected an integer between 1 and 100000 for --seeds but received "0"'],
+];
+for (const [name, args, message] of searchErrors) {
+  test(`usage error: ${name}`, (t) => {
+    const r = nasx(...args);
+    t.is(r.code, 2);
+    t.is(r.stderr, `nasx: ${message}\n`);
+  });
+}
+
+test('search: a malformed space file is reported with its path', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'nasx-space-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'space.json');
+  writeFileSync(file, '{"name":"s","type":"mlp","params":{"layers":{"repeat":{"units":{"choice":[]}},"count":[1]}}}');
+  const r = nasx('search', '--space', file);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^nasx: .*space\.json: .+\n$/);
 });
