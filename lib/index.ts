@@ -1,7 +1,7 @@
 /**
  * nasx — neural architecture search for TypeScript, with a native training engine.
  */
-export { trainCandidates, AbortError, checkTrainOptions } from './train.js';
+export { trainCandidates, checkTrainOptions } from './train.js';
 export type { TrainOptions, TrainResult, TrainMetrics, TrainProgress, CandidateStatus } from './train.js';
 export { lowerArch, parseArch, validateArch, ACTIVATIONS, ARCH_TYPES } from './arch/arch.js';
 export type {
@@ -26,3 +26,18 @@ export { NasxError } from './errors.js';
 export type { NasxErrorCode } from './errors.js';
 export { native } from './native/binding.js';
 export type { NativeNode, NativeOp, NativePlan, ActivationName } from './native/binding.js';
+export { AbortError } from './errors.js';
+export * from './space/index.js';
+export { createStrategy, registerStrategy, strategyNames } from './strategies/registry.js';
+export { RandomSearch } from './strategies/random.js';
+export { RegularizedEvolution } from './strategies/evolution.js';
+export type { Strategy, StrategyContext, Observation, StrategyStatus } from './strategies/strategy.js';
+export type { Evaluator, EvalResult, EvalMetrics, EvalStatus, EvaluateOptions, EvalProgress, Fidelity } from './evaluators/evaluator.js';
+export { NativeEvaluator } from './evaluators/native.js';
+export type { NativeEvaluatorOptions } from './evaluators/native.js';
+export { FunctionEvaluator } from './evaluators/function.js';
+export { TabularEvaluator, TabularTable, getTabularBenchmark, readTabularTable, TABULAR_BENCHMARKS, NB201_LATENCY_DEVICES } from './evaluators/tabular.js';
+export { Study } from './study/study.js';
+export type { StudyOptions, StudySummary, StudyStatus, StudyProgress, Trial, Budget } from './study/study.js';
+export { runBenchmark } from './study/benchmark.js';
+export type { BenchmarkOptions, BenchmarkResult, StrategyBenchmark } from './study/benchmark.js';
