@@ -4,11 +4,11 @@
 // Layout of the work: K is cut into blocks of at most GemmKernels::kc (the cut depends only on k), and
 // C is cut into tiles (the cut depends only on m, n, k). A tile is computed by one thread, K block by
 // K block in order, so each element of C sees the same sequence of operations whatever the team size.
-// A and B are packed into panels lazily: the first tile that needs a panel packs it, the others reuse
-// it. That needs no separate packing pass, hence a single parallel_for (one thread wake-up) per call.
+// Operands the micro-kernel can stream as they are (A transposed, B not) are read in place; the others
+// are packed into panels lazily: the first tile that needs a panel packs it, the others reuse it. That
+// needs no separate packing pass, hence a single parallel_for (one thread wake-up) per call.
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -125,9 +125,9 @@ void ensure_packed(std::atomic<std::uint8_t>& state, const PackFn& pack) {
 
 // --- planning ---------------------------------------------------------------------------------------
 
-// A tile of about a megaflop takes ~10 µs: long next to the cost of claiming it, short enough to
+// A tile of about two megaflops takes ~20 µs: long next to the cost of claiming it, short enough to
 // balance two to a few dozen threads. Beyond kMaxTiles the tiles just get bigger.
-constexpr double kMinTileFlops = 1 << 20;
+constexpr double kMinTileFlops = 1 << 21;
 constexpr int kMaxTiles = 256;
 // Both operands are packed whole (all of K), so very large products are done in column blocks to
 // bound the packed copy; 16 Mi floats = 64 MiB.
@@ -151,8 +151,7 @@ Plan make_plan(const GemmKernels& ks, int m, int n, int k) {
   p.n_panels = ceil_div(n, ks.nr);
 
   const double flops = 2.0 * m * n * k;
-  const double min_tile = std::getenv("NASX_TILE") ? std::atof(std::getenv("NASX_TILE")) : kMinTileFlops;
-  const int want = static_cast<int>(std::clamp(flops / min_tile, 1.0, static_cast<double>(kMaxTiles)));
+  const int want = static_cast<int>(std::clamp(flops / kMinTileFlops, 1.0, static_cast<double>(kMaxTiles)));
   // Start from one tile (its width capped so a K block of its B panels stays in L2) and halve the
   // longer side until there are enough tiles; everything here depends on m, n, k only.
   p.tile_m = p.m_panels;
@@ -194,19 +193,14 @@ struct GemmCall {
 void run_tile(const GemmCall& g, int tile) {
   const GemmKernels& ks = *g.ks;
   const Plan& p = g.plan;
-  static const int order = std::getenv("NASX_ORDER") ? std::atoi(std::getenv("NASX_ORDER")) : 0;
-  int ti = tile / p.tiles_n;
-  int tj = tile % p.tiles_n;
-  if (order == 1) { ti = tile % p.tiles_m; tj = tile / p.tiles_m; }
-  if (order == 2) { ti = tile % p.tiles_m; tj = (tile / p.tiles_m + ti) % p.tiles_n; }
+  const int ti = tile / p.tiles_n;
+  const int tj = tile % p.tiles_n;
   const int pi0 = ti * p.tile_m, pi1 = std::min(p.m_panels, pi0 + p.tile_m);
   const int pj0 = tj * p.tile_n, pj1 = std::min(p.n_panels, pj0 + p.tile_n);
 
   for (int kb = 0; kb < p.k_blocks; ++kb) {
     const int p0 = kb * p.kc;
     const int kcur = std::min(p.kc, g.k - p0);
-    float* a_block = g.packed_a + static_cast<std::ptrdiff_t>(p.m_panels) * ks.mr * p0;
-    float* b_block = g.packed_b + static_cast<std::ptrdiff_t>(p.n_panels) * ks.nr * p0;
     // Later K blocks add to what the earlier ones wrote.
     const float beta = kb == 0 ? g.beta : 1.0f;
     for (int pi = pi0; pi < pi1; ++pi) {
@@ -215,7 +209,8 @@ void run_tile(const GemmCall& g, int tile) {
       const float* a_panel = g.a + i0 * g.a_sx + p0 * g.a_sp;
       std::ptrdiff_t a_step = g.a_sp;
       if (!g.a_direct) {
-        float* packed = a_block + static_cast<std::ptrdiff_t>(pi) * ks.mr * kcur;
+        float* packed = g.packed_a + static_cast<std::ptrdiff_t>(p.m_panels) * ks.mr * p0 +
+                        static_cast<std::ptrdiff_t>(pi) * ks.mr * kcur;
         ensure_packed(g.a_state[kb * p.m_panels + pi],
                       [&] { ks.pack_a(g.a, g.a_sx, g.a_sp, i0, rows, p0, kcur, packed); });
         a_panel = packed;
@@ -228,7 +223,8 @@ void run_tile(const GemmCall& g, int tile) {
         const float* b_panel = g.b + j0 * g.b_sx + p0 * g.b_sp;
         std::ptrdiff_t b_step = g.b_sp;
         if (!g.b_direct) {
-          float* packed = b_block + static_cast<std::ptrdiff_t>(pj) * ks.nr * kcur;
+          float* packed = g.packed_b + static_cast<std::ptrdiff_t>(p.n_panels) * ks.nr * p0 +
+                          static_cast<std::ptrdiff_t>(pj) * ks.nr * kcur;
           ensure_packed(g.b_state[kb * p.n_panels + pj],
                         [&] { ks.pack_b(g.b, g.b_sx, g.b_sp, j0, cols, p0, kcur, packed); });
           b_panel = packed;
@@ -245,9 +241,6 @@ void run_tile(const GemmCall& g, int tile) {
 // copy. Not when its rows are a multiple of 2 KiB apart: a panel's K steps would then crowd into a few
 // cache sets and evict each other, which packing avoids.
 bool reads_in_place(const GemmKernels& ks, std::ptrdiff_t sx, std::ptrdiff_t sp) {
-  const int mode = std::getenv("NASX_DIRECT") ? std::atoi(std::getenv("NASX_DIRECT")) : 1;
-  if (mode == 0) return false;
-  if (mode == 2) return ks.reads_unpacked && sx == 1;
   return ks.reads_unpacked && sx == 1 && sp % 512 != 0;
 }
 

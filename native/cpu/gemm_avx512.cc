@@ -24,12 +24,12 @@ using TileFn = void (*)(int, const float*, std::ptrdiff_t, const float*, std::pt
                         float, float);
 
 // ROWS valid rows of C and NV vectors of 16 columns; `cols` (within the last vector) masks the tail.
-template <int ROWS, int NV>
+// PARTIAL: the last vector holds fewer than 16 columns, and only then are its B loads masked (for
+// unpacked B that is the edge of the caller's matrix; masked lanes never fault).
+template <int ROWS, int NV, bool PARTIAL>
 __attribute__((target("avx512f,avx2,fma"))) void tile(int kc, const float* a, std::ptrdiff_t a_step, const float* b,
                                                        std::ptrdiff_t b_step, float* c, std::ptrdiff_t ldc, int cols,
                                                        float alpha, float beta) {
-  // The last vector of a B step is loaded under the column mask: for unpacked B that is the edge of
-  // the caller's matrix (masked lanes never fault); for full tiles the mask is all ones, at no cost.
   const int tail_lanes = cols - kLanes * (NV - 1);
   const __mmask16 tail = tail_lanes >= kLanes ? static_cast<__mmask16>(0xFFFF)
                                               : static_cast<__mmask16>((1u << tail_lanes) - 1u);
@@ -44,7 +44,7 @@ __attribute__((target("avx512f,avx2,fma"))) void tile(int kc, const float* a, st
     __m512 bv[NV];
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v)
-      bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(tail, b + kLanes * v) : _mm512_loadu_ps(b + kLanes * v);
+      bv[v] = PARTIAL && v == NV - 1 ? _mm512_maskz_loadu_ps(tail, b + kLanes * v) : _mm512_loadu_ps(b + kLanes * v);
 #pragma GCC unroll 16
     for (int r = 0; r < ROWS; ++r) {
       const __m512 av = _mm512_set1_ps(a[r]);
@@ -71,23 +71,26 @@ __attribute__((target("avx512f,avx2,fma"))) void tile(int kc, const float* a, st
   }
 }
 
+// [rows - 1][vectors - 1][last vector partial]
 template <std::size_t... R>
-constexpr std::array<std::array<TileFn, 2>, sizeof...(R)> make_tiles(std::index_sequence<R...>) {
-  return {{{{&tile<static_cast<int>(R) + 1, 1>, &tile<static_cast<int>(R) + 1, 2>}}...}};
+constexpr std::array<std::array<std::array<TileFn, 2>, 2>, sizeof...(R)> make_tiles(std::index_sequence<R...>) {
+  return {{{{{{&tile<static_cast<int>(R) + 1, 1, false>, &tile<static_cast<int>(R) + 1, 1, true>}},
+             {{&tile<static_cast<int>(R) + 1, 2, false>, &tile<static_cast<int>(R) + 1, 2, true>}}}}...}};
 }
 
 constexpr auto kTiles = make_tiles(std::make_index_sequence<kMr>());
 
 void kernel(int kc, const float* a, std::ptrdiff_t a_step, const float* b, std::ptrdiff_t b_step, float* c,
             std::ptrdiff_t ldc, int rows, int cols, float alpha, float beta) {
-  kTiles[static_cast<std::size_t>(rows - 1)][static_cast<std::size_t>((cols - 1) / kLanes)](kc, a, a_step, b, b_step,
-                                                                                            c, ldc, cols, alpha, beta);
+  kTiles[static_cast<std::size_t>(rows - 1)][static_cast<std::size_t>((cols - 1) / kLanes)][cols % kLanes != 0](
+      kc, a, a_step, b, b_step, c, ldc, cols, alpha, beta);
 }
 
 }  // namespace
 
 const GemmKernels* avx512_kernels() {
-  static const GemmKernels kernels{"avx512", kMr, kNr, 256, 96, 512, &kernel, true, &pack_panels<kMr>, &pack_panels<kNr>};
+  static const GemmKernels kernels{"avx512", kMr, kNr, 256, 512, &kernel, true, &pack_panels<kMr>,
+                                   &pack_panels<kNr>};
   return &kernels;
 }
 

@@ -37,8 +37,7 @@ struct GemmKernels {
   const char* isa;   // "avx512", "avx2" or "portable"
   int mr, nr;        // register tile: rows of A per panel, columns of B per panel
   int kc;            // K block depth: an A panel (mr×kc) stays in L1 while B panels stream from L2
-  int mc;            // rows of A per L2 block
-  int nc;            // widest column strip a work chunk owns (keeps its packed B strip in L2)
+  int nc;            // widest column strip of a work tile (its K block of B panels stays in L2)
   MicroKernel kernel;
   bool reads_unpacked;  // kernel reads only the first rows/cols of each step, so panels need no padding
   PackPanels pack_a;  // panels of mr lanes

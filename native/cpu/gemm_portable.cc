@@ -47,7 +47,8 @@ void kernel(int kc, const float* a, std::ptrdiff_t a_step, const float* b, std::
 }  // namespace
 
 const GemmKernels& portable_kernels() {
-  static const GemmKernels kernels{"portable", kMr, kNr, 256, 96, 512, &kernel, false, &pack_panels<kMr>, &pack_panels<kNr>};
+  static const GemmKernels kernels{"portable", kMr, kNr, 256, 512, &kernel, false, &pack_panels<kMr>,
+                                   &pack_panels<kNr>};
   return kernels;
 }
 
