@@ -14,6 +14,7 @@
         "native/cpu/gemm_avx2.cc",
         "native/cpu/gemm_portable.cc",
         "native/cpu/conv.cc",
+        "native/cpu/elementwise.cc",
         "native/cpu/peak.cc",
         "native/cpu/cpu_backend.cc",
         "native/cuda/cuda_devices_stub.cc",

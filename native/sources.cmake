@@ -15,6 +15,7 @@ set(NASX_CPU_SOURCES
   ${_nasx_native}/cpu/gemm_avx2.cc
   ${_nasx_native}/cpu/gemm_portable.cc
   ${_nasx_native}/cpu/conv.cc
+  ${_nasx_native}/cpu/elementwise.cc
   ${_nasx_native}/cpu/peak.cc
   ${_nasx_native}/cpu/cpu_backend.cc
 )

@@ -3,7 +3,10 @@
 // backend so far; a CUDA backend implements the same interface.
 #pragma once
 
+#include <cstdint>
+
 #include "parallel.h"
+#include "spec.h"
 
 namespace nasx {
 
@@ -31,6 +34,12 @@ class Backend {
   virtual void max_pool_backward(const ConvShape& g, const float* dy, const int* argmax, float* dx, Team* team) = 0;
   virtual void avg_pool_forward(const ConvShape& g, const float* x, float* y, Team* team) = 0;
   virtual void avg_pool_backward(const ConvShape& g, const float* dy, float* dx, Team* team) = 0;
+  // y = f(x); dx += f'(x)·dy (given x and y = f(x)).
+  virtual void activation_forward(ActivationKind a, const float* x, float* y, std::int64_t n, Team* team) = 0;
+  virtual void activation_backward(ActivationKind a, const float* x, const float* y, const float* dy, float* dx,
+                                   std::int64_t n, Team* team) = 0;
+  // y[r][c] += bias[c].
+  virtual void add_bias(float* y, const float* bias, std::int64_t rows, int cols, Team* team) = 0;
 };
 
 // The CPU backend (GEMM micro-kernels with runtime ISA dispatch).

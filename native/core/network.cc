@@ -9,18 +9,9 @@ namespace nasx {
 namespace {
 
 constexpr std::int64_t kColBudget = 1 << 21;  // floats of im2col buffer per chunk (8 MiB)
-constexpr float kInvSqrt2 = 0.70710678118654752f;
-constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
 void add_into(float* dst, const float* src, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) dst[i] += src[i];
-}
-
-void add_bias(float* y, const float* bias, std::int64_t rows, int cols) {
-  for (std::int64_t r = 0; r < rows; ++r) {
-    float* row = y + r * cols;
-    for (int c = 0; c < cols; ++c) row[c] += bias[c];
-  }
 }
 
 void sum_rows(const float* dy, std::int64_t rows, int cols, float* out) {
@@ -30,29 +21,6 @@ void sum_rows(const float* dy, std::int64_t rows, int cols, float* out) {
     for (int c = 0; c < cols; ++c) acc[static_cast<size_t>(c)] += row[c];
   }
   for (int c = 0; c < cols; ++c) out[c] = static_cast<float>(acc[static_cast<size_t>(c)]);
-}
-
-float activate(ActivationKind a, float x) {
-  switch (a) {
-    case ActivationKind::Relu: return x > 0.0f ? x : 0.0f;
-    case ActivationKind::Gelu: return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
-    case ActivationKind::Tanh: return std::tanh(x);
-    case ActivationKind::Sigmoid: return 1.0f / (1.0f + std::exp(-x));
-    case ActivationKind::Identity: break;
-  }
-  return x;
-}
-
-// d activation / d x, given the input x and the output y.
-float activation_slope(ActivationKind a, float x, float y) {
-  switch (a) {
-    case ActivationKind::Relu: return x > 0.0f ? 1.0f : 0.0f;
-    case ActivationKind::Gelu: return 0.5f * (1.0f + std::erf(x * kInvSqrt2)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
-    case ActivationKind::Tanh: return 1.0f - y * y;
-    case ActivationKind::Sigmoid: return y * (1.0f - y);
-    case ActivationKind::Identity: break;
-  }
-  return 1.0f;
 }
 
 }  // namespace
@@ -162,7 +130,7 @@ void Network::conv_forward(const PlannedNode& n, const float* in, float* y, int 
                     y + b0 * rows_per_sample * f, f, team);
     }
   }
-  if (n.spec.bias) add_bias(y, params_.data() + plan_.params[static_cast<size_t>(n.params[1])].offset, batch * rows_per_sample, f);
+  if (n.spec.bias) backend_.add_bias(y, params_.data() + plan_.params[static_cast<size_t>(n.params[1])].offset, batch * rows_per_sample, f, team);
 }
 
 void Network::forward_node(size_t i, const float* x, int batch, bool training, Rng* rng, Team* team) {
@@ -178,7 +146,7 @@ void Network::forward_node(size_t i, const float* x, int batch, bool training, R
       const int fan_in = static_cast<int>(s.size());
       const float* w = params_.data() + plan_.params[static_cast<size_t>(n.params[0])].offset;
       backend_.gemm(false, false, batch, n.spec.units, fan_in, 1.0f, in, fan_in, w, n.spec.units, 0.0f, y, n.spec.units, team);
-      if (n.spec.bias) add_bias(y, params_.data() + plan_.params[static_cast<size_t>(n.params[1])].offset, batch, n.spec.units);
+      if (n.spec.bias) backend_.add_bias(y, params_.data() + plan_.params[static_cast<size_t>(n.params[1])].offset, batch, n.spec.units, team);
       break;
     }
     case OpKind::Conv2d: conv_forward(n, in, y, batch, team); break;
@@ -272,11 +240,7 @@ void Network::forward_node(size_t i, const float* x, int batch, bool training, R
       }
       break;
     }
-    case OpKind::Activation: {
-      const ActivationKind a = n.spec.activation;
-      for (std::int64_t j = 0; j < in_total; ++j) y[j] = activate(a, in[j]);
-      break;
-    }
+    case OpKind::Activation: backend_.activation_forward(n.spec.activation, in, y, in_total, team); break;
     case OpKind::Flatten: std::copy_n(in, in_total, y); break;
     case OpKind::Add: {
       std::copy_n(in, out_total, y);
@@ -443,11 +407,7 @@ void Network::backward_node(size_t i, const float* x, int batch, float* dx, Team
       }
       break;
     case OpKind::Activation:
-      if (din) {
-        const ActivationKind a = n.spec.activation;
-        const float* y = b.out.data();
-        for (std::int64_t j = 0; j < in_total; ++j) din[j] += dy[j] * activation_slope(a, in[j], y[j]);
-      }
+      if (din) backend_.activation_backward(n.spec.activation, in, b.out.data(), dy, din, in_total, team);
       break;
     case OpKind::Flatten:
       if (din) add_into(din, dy, in_total);

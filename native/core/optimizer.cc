@@ -1,11 +1,13 @@
 #include "optimizer.h"
 
+#include "simd.h"
+
 #include <algorithm>
 #include <cmath>
 
 namespace nasx {
 
-void optimizer_update(const OptimizerConfig& cfg, float lr, std::int64_t step, bool decay, float* p, const float* g,
+NASX_VECTOR_CLONES void optimizer_update(const OptimizerConfig& cfg, float lr, std::int64_t step, bool decay, float* p, const float* g,
                       float* m, float* v, std::int64_t n) {
   const float wd = decay ? cfg.weight_decay : 0.0f;
   if (cfg.kind == OptimizerKind::Sgd) {

@@ -9,6 +9,21 @@ int hardware_threads() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+namespace {
+
+// Iterations a helper polls for new work before it sleeps (tens of microseconds).
+constexpr int kSpinIterations = 20000;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+}  // namespace
+
 ThreadTeam::ThreadTeam(int size) : size_(size < 1 ? 1 : size) {
   helpers_.reserve(static_cast<size_t>(size_ - 1));
   for (int i = 1; i < size_; ++i) helpers_.emplace_back([this, i] { helper_loop(i); });
@@ -17,7 +32,7 @@ ThreadTeam::ThreadTeam(int size) : size_(size < 1 ? 1 : size) {
 ThreadTeam::~ThreadTeam() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
   work_cv_.notify_all();
   for (auto& t : helpers_) t.join();
@@ -39,25 +54,26 @@ void ThreadTeam::run_chunks() {
       std::lock_guard<std::mutex> lock(mu_);
       if (!error_) error_ = std::current_exception();
     }
+    remaining_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
 void ThreadTeam::helper_loop(int) {
   std::uint64_t seen = 0;
   for (;;) {
-    {
+    std::uint64_t g = generation_.load(std::memory_order_acquire);
+    for (int spin = 0; g == seen && spin < kSpinIterations && !stop_.load(std::memory_order_relaxed); ++spin) {
+      cpu_relax();
+      g = generation_.load(std::memory_order_acquire);
+    }
+    if (g == seen) {
       std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      ++active_;
+      work_cv_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+      g = generation_.load();
     }
+    if (stop_.load()) return;
+    seen = g;
     run_chunks();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      --active_;
-    }
-    done_cv_.notify_all();
   }
 }
 
@@ -73,15 +89,19 @@ void ThreadTeam::parallel_for(int n, const std::function<void(int)>& fn) {
     n_ = n;
     next_ = 0;
     error_ = nullptr;
-    ++generation_;
+    remaining_.store(n, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   work_cv_.notify_all();
   run_chunks();
+  // Every chunk is claimed; wait (spinning, then yielding) until the helpers finish theirs.
+  for (int spin = 0; remaining_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kSpinIterations) cpu_relax();
+    else std::this_thread::yield();
+  }
   std::exception_ptr error;
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    // All chunks have been claimed; wait until every helper that joined this round has finished.
-    done_cv_.wait(lock, [&] { return next_ >= n_ && active_ == 0; });
+    std::lock_guard<std::mutex> lock(mu_);
     fn_ = nullptr;
     error = error_;
     error_ = nullptr;

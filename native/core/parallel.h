@@ -1,6 +1,7 @@
 // Thread teams: the one parallelism primitive used by kernels and the trainer.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -31,7 +32,9 @@ class SerialTeam final : public Team {
   }
 };
 
-// A team of `size` threads: the calling thread plus size-1 helpers that wait on a condition variable.
+// A team of `size` threads: the calling thread plus size-1 helpers. Between loops a helper spins
+// briefly before sleeping on a condition variable, because training issues many short loops (one per
+// GEMM) with a little serial work in between, and a futex wake-up costs as much as a small GEMM.
 class ThreadTeam final : public Team {
  public:
   explicit ThreadTeam(int size);
@@ -48,15 +51,14 @@ class ThreadTeam final : public Team {
 
   int size_;
   std::vector<std::thread> helpers_;
-  std::mutex mu_;
+  std::mutex mu_;  // guards fn_, n_, next_, error_ and sleeping
   std::condition_variable work_cv_;
-  std::condition_variable done_cv_;
   const std::function<void(int)>* fn_ = nullptr;
   int n_ = 0;
   int next_ = 0;
-  int active_ = 0;
-  std::uint64_t generation_ = 0;
-  bool stop_ = false;
+  std::atomic<int> remaining_{0};  // chunks of the current loop not yet finished
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
   std::exception_ptr error_;
 };
 

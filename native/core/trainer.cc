@@ -99,7 +99,7 @@ struct Evaluation {
   double accuracy = std::numeric_limits<double>::quiet_NaN();
 };
 
-Evaluation evaluate(Network& net, const TrainData& d, const DataSplit& s, Team* team, std::vector<float>& xbuf) {
+Evaluation evaluate(Network& net, const TrainData& d, const DataSplit& s, Team* team) {
   Evaluation e;
   if (s.count == 0) return e;
   const int bs = net.max_batch();
@@ -108,8 +108,8 @@ Evaluation evaluate(Network& net, const TrainData& d, const DataSplit& s, Team* 
   std::int64_t correct = 0;
   for (std::int64_t start = 0; start < s.count; start += bs) {
     const int n = static_cast<int>(std::min<std::int64_t>(bs, s.count - start));
-    std::copy_n(s.x + start * in, n * in, xbuf.data());
-    const float* out = net.forward(xbuf.data(), n, false, nullptr, team);
+    // Samples are contiguous in the split: the network reads them in place.
+    const float* out = net.forward(s.x + start * in, n, false, nullptr, team);
     LossResult r = d.task == Task::Classification
                        ? softmax_cross_entropy(out, s.labels + start, n, d.output_size, nullptr)
                        : mean_squared_error(out, s.targets + start * d.output_size, n, d.output_size, nullptr);
@@ -229,7 +229,7 @@ class CandidateRun {
           progress_(ev);
         }
       }
-      const Evaluation val = evaluate(net, d_, d_.validation, team, xbuf);
+      const Evaluation val = evaluate(net, d_, d_.validation, team);
       EpochRecord rec;
       rec.epoch = epoch + 1;
       rec.train_loss = seen > 0 ? loss_sum / static_cast<double>(seen) : 0.0;
@@ -260,7 +260,7 @@ class CandidateRun {
         progress_(ev);
       }
     }
-    const Evaluation test = evaluate(net, d_, d_.test, team, xbuf);
+    const Evaluation test = evaluate(net, d_, d_.test, team);
     r_.test_loss = test.loss;
     r_.test_accuracy = test.accuracy;
   }

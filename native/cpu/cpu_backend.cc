@@ -9,6 +9,17 @@ cpu::ConvGeometry geometry(const ConvShape& s) {
   return cpu::ConvGeometry{s.batch, s.in_h, s.in_w, s.channels, s.kernel, s.stride, s.out_h, s.out_w, s.pad_top, s.pad_left};
 }
 
+cpu::Activation activation(ActivationKind a) {
+  switch (a) {
+    case ActivationKind::Relu: return cpu::Activation::Relu;
+    case ActivationKind::Gelu: return cpu::Activation::Gelu;
+    case ActivationKind::Tanh: return cpu::Activation::Tanh;
+    case ActivationKind::Sigmoid: return cpu::Activation::Sigmoid;
+    case ActivationKind::Identity: break;
+  }
+  return cpu::Activation::Identity;
+}
+
 class CpuBackend final : public Backend {
  public:
   const char* name() const override { return "cpu"; }
@@ -45,6 +56,16 @@ class CpuBackend final : public Backend {
   }
   void avg_pool_backward(const ConvShape& g, const float* dy, float* dx, Team* team) override {
     cpu::avg_pool_backward(geometry(g), dy, dx, team);
+  }
+  void activation_forward(ActivationKind a, const float* x, float* y, std::int64_t n, Team* team) override {
+    cpu::activation_forward(activation(a), x, y, n, team);
+  }
+  void activation_backward(ActivationKind a, const float* x, const float* y, const float* dy, float* dx, std::int64_t n,
+                           Team* team) override {
+    cpu::activation_backward(activation(a), x, y, dy, dx, n, team);
+  }
+  void add_bias(float* y, const float* bias, std::int64_t rows, int cols, Team* team) override {
+    cpu::add_bias(y, bias, rows, cols, team);
   }
 };
 

@@ -1,6 +1,8 @@
 // CPU kernels used by the network layers. All tensors are row-major float32; images are NHWC.
 #pragma once
 
+#include <cstdint>
+
 #include "../core/parallel.h"
 
 namespace nasx::cpu {
@@ -54,5 +56,14 @@ void max_pool_forward(const ConvGeometry& g, const float* x, float* y, int* argm
 void max_pool_backward(const ConvGeometry& g, const float* dy, const int* argmax, float* dx, Team* team = nullptr);
 void avg_pool_forward(const ConvGeometry& g, const float* x, float* y, Team* team = nullptr);
 void avg_pool_backward(const ConvGeometry& g, const float* dy, float* dx, Team* team = nullptr);
+
+// Element-wise kernels. Activations: y = f(x); the backward pass accumulates dx += f'(x)·dy (tanh and
+// sigmoid use y, the others x).
+enum class Activation { Identity, Relu, Gelu, Tanh, Sigmoid };
+void activation_forward(Activation a, const float* x, float* y, std::int64_t n, Team* team = nullptr);
+void activation_backward(Activation a, const float* x, const float* y, const float* dy, float* dx, std::int64_t n,
+                         Team* team = nullptr);
+// y[r][c] += bias[c] for rows × cols.
+void add_bias(float* y, const float* bias, std::int64_t rows, int cols, Team* team = nullptr);
 
 }  // namespace nasx::cpu
