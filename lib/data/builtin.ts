@@ -4,15 +4,15 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
+import { packageRoot } from '../util/package-root.js';
 import { NasxError } from '../errors.js';
 import { readCsv } from './csv.js';
 import { readIdxDataset } from './idx.js';
@@ -88,22 +88,7 @@ export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 /** A download that receives nothing for this long is abandoned. */
 const DOWNLOAD_IDLE_TIMEOUT_MS = 30_000;
 
-let cachedPackageRoot: string | undefined;
-
-/**
- * The directory holding nasx's package.json, found by walking up from this module, so that it is
- * the same from lib/ (run by tsx) and dist/lib/ (compiled).
- */
-export function packageRoot(): string {
-  if (cachedPackageRoot !== undefined) return cachedPackageRoot;
-  const start = dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return (cachedPackageRoot = dir);
-    if (dirname(dir) === dir) {
-      throw new NasxError('ERR_NASX_IO', `Cannot find the nasx package root: no package.json above ${start}`);
-    }
-  }
-}
+export { packageRoot };
 
 /** nasx's user cache directory: `$XDG_CACHE_HOME/nasx`, or `~/.cache/nasx`. */
 export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NasxError } from '../errors.js';
 
 let root: string | undefined;
 
@@ -11,7 +12,7 @@ export function packageRoot(): string {
   for (;;) {
     if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'native'))) break;
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('nasx: cannot locate the package root');
+    if (parent === dir) throw new NasxError('ERR_NASX_IO', `Cannot find the nasx package root above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
   root = dir;
