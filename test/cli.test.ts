@@ -205,3 +205,20 @@ test('search: a malformed space file is reported with its path', (t) => {
   t.is(r.code, 1);
   t.regex(r.stderr, /^nasx: .*space\.json: .+\n$/);
 });
+
+test('bench --plot draws an SVG with one line per strategy; .png works too; other extensions are refused', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'nasx-plot-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const svg = path.join(dir, 'plot.svg');
+  const r = nasx('bench', '--strategies', 'random,evolution', '--seeds', '4', '--budget', '40', '--plot', svg);
+  t.is(r.code, 0, r.stderr);
+  const text = readFileSync(svg, 'utf8');
+  t.true(text.startsWith('<svg'));
+  for (const s of ['random', 'evolution', 'nb201/cifar10', 'queries']) t.true(text.includes(s), `${s} missing from the plot`);
+  const png = path.join(dir, 'plot.png');
+  t.is(nasx('bench', '--strategies', 'random', '--seeds', '2', '--budget', '20', '--plot', png).code, 0);
+  t.deepEqual([...readFileSync(png).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  const bad = nasx('bench', '--seeds', '2', '--plot', path.join(dir, 'plot.pdf'));
+  t.is(bad.code, 2);
+  t.is(bad.stderr, `nasx: Expected a file name ending in .svg or .png for --plot but received ${JSON.stringify(path.join(dir, 'plot.pdf'))}\n`);
+});

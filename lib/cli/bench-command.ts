@@ -6,6 +6,7 @@
 import { getTabularBenchmark, TABULAR_BENCHMARKS } from '../evaluators/tabular.js';
 import { createNb201Space } from '../space/nb201-space.js';
 import { runBenchmark, type BenchmarkResult } from '../study/benchmark.js';
+import { plotBenchmark } from '../study/plot.js';
 import { strategyNames } from '../strategies/registry.js';
 import { UsageError, choiceFlag, intFlag, parseFlags } from './args.js';
 import { ProgressBar, table } from './progress.js';
@@ -19,6 +20,8 @@ budget; the architecture with the best validation accuracy is reported by its te
   --strategies LIST        comma-separated: ${strategyNames().join(', ')}, or all (default random,evolution)
   --seeds N                runs per strategy (default 100)
   --budget N               queries per run (default 100)
+  --plot FILE.svg|.png     draw the mean best-so-far test accuracy against queries, one line per
+                           strategy with a 95% confidence band (one panel per benchmark)
   --json                   one JSON object per benchmark: { benchmark, budget, seeds, results: [...] }
 `;
 
@@ -28,6 +31,7 @@ const FLAGS = {
   seeds: { type: 'string' },
   budget: { type: 'string' },
   json: { type: 'boolean' },
+  plot: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -65,6 +69,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const seeds = intFlag('seeds', values.seeds, 1, 100000) ?? 100;
   const budget = intFlag('budget', values.budget, 1, 15625) ?? 100;
   const json = Boolean(values.json);
+  if (values.plot !== undefined && !/\.(svg|png)$/i.test(values.plot)) {
+    throw new UsageError(`Expected a file name ending in .svg or .png for --plot but received ${JSON.stringify(values.plot)}`);
+  }
+  const all: BenchmarkResult[] = [];
   const bar = new ProgressBar();
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -85,7 +93,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
         },
       });
       bar.done();
+      all.push(result);
       process.stdout.write(json ? `${JSON.stringify(result)}\n` : render(result));
+    }
+    if (values.plot !== undefined) {
+      await plotBenchmark(all, values.plot);
+      if (!json) process.stdout.write(`plot written to ${values.plot}\n`);
     }
   } finally {
     process.removeListener('SIGINT', onSigint);
