@@ -39,8 +39,9 @@ export interface StrategyBenchmark {
   /** Mean and standard deviation of the report figure of the best-so-far architecture after each query. */
   testCurve: number[];
   testCurveStd: number[];
-  /** Mean report figure at each checkpoint budget. */
+  /** Mean and sample standard deviation over seeds of the report figure at each checkpoint budget. */
   testAt: Record<string, number>;
+  testStdAt: Record<string, number>;
   /**
    * Median over seeds of the queries needed to reach the top 0.1% of the table by validation score
    * (null when fewer than half the runs got there within the budget).
@@ -100,6 +101,7 @@ export async function runBenchmark<A>(options: BenchmarkOptions<A>): Promise<Ben
     const finalTest: number[] = [];
     const finalValid: number[] = [];
     const toTop: number[] = [];
+    const atCheckpoint = new Map<number, number[]>(checkpoints.map((c) => [c, []]));
     const curveSum = new Float64Array(budget);
     const testSum = new Float64Array(budget);
     const testSq = new Float64Array(budget);
@@ -129,6 +131,7 @@ export async function runBenchmark<A>(options: BenchmarkOptions<A>): Promise<Ben
         curveSum[q] += bestScore;
         testSum[q] += bestTest;
         testSq[q] += bestTest * bestTest;
+        atCheckpoint.get(q + 1)?.push(bestTest);
       }
       finalTest.push(bestTest);
       finalValid.push(bestScore);
@@ -137,7 +140,11 @@ export async function runBenchmark<A>(options: BenchmarkOptions<A>): Promise<Ben
     }
     const testCurve = Array.from(testSum, (s) => s / seeds);
     const testAt: Record<string, number> = {};
-    for (const c of checkpoints) testAt[String(c)] = testCurve[c - 1]!;
+    const testStdAt: Record<string, number> = {};
+    for (const c of checkpoints) {
+      testAt[String(c)] = mean(atCheckpoint.get(c)!);
+      testStdAt[String(c)] = std(atCheckpoint.get(c)!);
+    }
     const reachedRuns = toTop.filter((x) => Number.isFinite(x)).length;
     results.push({
       strategy,
@@ -149,6 +156,7 @@ export async function runBenchmark<A>(options: BenchmarkOptions<A>): Promise<Ben
       testCurve,
       testCurveStd: Array.from(testSq, (sq, q) => Math.sqrt(Math.max(0, sq / seeds - testCurve[q]! ** 2))),
       testAt,
+      testStdAt,
       medianQueriesToTop: reachedRuns * 2 > seeds ? median(toTop) : null,
       seconds: (performance.now() - started) / 1000,
     });
