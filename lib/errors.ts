@@ -12,7 +12,9 @@ export type NasxErrorCode =
   | 'ERR_NASX_ABORTED'
   | 'ERR_NASX_ENGINE'
   | 'ERR_NASX_IO'
-  | 'ERR_NASX_INVALID_ARGUMENT';
+  | 'ERR_NASX_INVALID_ARGUMENT'
+  | 'ERR_NASX_MODEL_FILE'
+  | 'ERR_NASX_ONNX';
 
 export class NasxError extends Error {
   readonly code: NasxErrorCode;

@@ -69,14 +69,14 @@ const usageErrors: [string, string[], string][] = [
   ['--seed -1', ['train', '--arch', mlp, '--seed=-1'], 'Expected an integer >= 0 for --seed but received "-1"'],
   ['negative value without =', ['train', '--arch', mlp, '--seed', '-1'], 'Flag --seed has a value starting with "-"; write it as --seed=VALUE'],
   ['unknown data set', ['train', '--arch', mlp, '--dataset', 'mnist2'], 'Expected one of "digits", "fashion-mnist", "FILE.csv" for --dataset but received "mnist2"'],
-  ['unknown flag', ['train', '--arch', mlp, '--fast'], 'Unknown flag --fast; known flags are --arch, --candidates, --dataset, --task, --label, --epochs, --batch-size, --lr, --optimizer, --seed, --threads, --data-fraction, --resolution, --json, --help'],
+  ['unknown flag', ['train', '--arch', mlp, '--fast'], 'Unknown flag --fast; known flags are --arch, --candidates, --dataset, --task, --label, --epochs, --batch-size, --lr, --optimizer, --seed, --threads, --data-fraction, --resolution, --save, --json, --help'],
   ['missing flag value', ['train', '--arch'], 'Flag --arch needs a value'],
   ['missing arch file', ['train', '--arch', 'nope.json'], '--arch is neither JSON nor an existing file: "nope.json"'],
   ['missing candidates file', ['train', '--candidates', 'nope.jsonl'], 'Candidates file not found for --candidates: nope.jsonl'],
   ['unknown architecture type', ['train', '--arch', '{"type":"rnn"}'], 'Expected one of "mlp", "cnn", "graph" for --arch.type but received "rnn" of type string'],
   ['unknown layer field', ['train', '--arch', '{"type":"mlp","layers":[{"units":8,"width":3}]}'], 'Unknown field "width" in --arch.layers[0]; allowed fields are "units", "activation", "dropout", "batchNorm", "residual"'],
   ['--task on a built-in', ['train', '--arch', mlp, '--task', 'regression'], '--task and --label apply to CSV data sets only (--dataset FILE.csv)'],
-  ['unknown command', ['fly'], 'Unknown command "fly"; commands are search, bench, train, info'],
+  ['unknown command', ['fly'], 'Unknown command "fly"; commands are search, bench, train, export, info'],
 ];
 
 for (const [name, args, message] of usageErrors) {

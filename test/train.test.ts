@@ -140,7 +140,7 @@ test('fidelity: data fraction trains on a seeded subset; resolution resamples th
     ...(await trainCandidates([small], data, { epochs: 1, dataFraction: 0.25 })),
     ...(await trainCandidates([cnn], data, { epochs: 1, resolution: 4 })),
   ];
-  t.is(full!.samplesPerSecond * full!.seconds, data.train.count);
+  t.is(Math.round(full!.samplesPerSecond * full!.seconds), data.train.count);
   t.is(Math.round(quarter!.samplesPerSecond * quarter!.seconds), Math.ceil(data.train.count * 0.25));
   t.deepEqual(low!.inputShape, [4, 4, 1]);
   t.is(low!.status, 'ok');

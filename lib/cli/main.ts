@@ -10,6 +10,7 @@ import { UsageError } from './args.js';
 import { trainCommand } from './train-command.js';
 import { searchCommand } from './search-command.js';
 import { benchCommand } from './bench-command.js';
+import { exportCommand } from './export-command.js';
 
 const USAGE = `Usage: nasx <command> [options]
 
@@ -17,6 +18,7 @@ Commands:
   search    search a space for the best architecture (nasx search --help)
   bench     compare strategies on a tabular benchmark (nasx bench --help)
   train     train architectures in the native engine (nasx train --help)
+  export    export a trained model to ONNX, validated by ONNX Runtime (nasx export --help)
   info      show the native engine's build: instruction set, threads, CUDA
 
 Options:
@@ -46,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
         return await benchCommand(rest);
       case 'train':
         return await trainCommand(rest);
+      case 'export':
+        return await exportCommand(rest);
       case 'info':
         return await info();
       case '--version':
@@ -58,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, info`);
+        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, export, info`);
     }
   } catch (err) {
     if (err instanceof UsageError) {

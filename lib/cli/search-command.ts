@@ -10,6 +10,8 @@ import { getSpace, loadSearchSpace, SPACE_NAMES, type DslSpace } from '../space/
 import { strategyNames } from '../strategies/registry.js';
 import { Study, type StudySummary, type Trial } from '../study/study.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
+import { trainModel } from '../export/train-model.js';
+import { exportValidated, formatExport, type ExportReport } from './export-command.js';
 import { UsageError, choiceFlag, intFlag, numberFlag, parseFlags } from './args.js';
 import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
 import { ProgressBar, compact, formatSeconds, table } from './progress.js';
@@ -35,6 +37,8 @@ With no options: the mlp space on the embedded digits data, regularized evolutio
   --seed N                seeds the strategy, the data split and training (default 0)
   --threads N             threads to use (default: all)
   --top K                 architectures in the final table (default 5)
+  --max-latency-ms X      candidates whose ONNX Runtime latency (batch 1, median) is over X ms are invalid
+  --export FILE.onnx      retrain the best architecture at the same settings, export it to ONNX and validate it
   --out FILE              also write the JSON result to FILE
   --json                  print the JSON result: best, history, strategy, space, seed, budget
 `;
@@ -55,6 +59,8 @@ const FLAGS = {
   threads: { type: 'string' },
   top: { type: 'string' },
   out: { type: 'string' },
+  export: { type: 'string' },
+  'max-latency-ms': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -120,6 +126,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const seed = intFlag('seed', values.seed, 0) ?? 0;
   const threads = intFlag('threads', values.threads, 1, 1024);
   const top = intFlag('top', values.top, 1, 1000) ?? 5;
+  const maxLatencyMs = numberFlag('max-latency-ms', values['max-latency-ms'], 0, 1e6, true);
   const source = datasetFromFlags(values);
   const space = await resolveSpace(values.space ?? SEARCH_DEFAULTS.space);
   if (!space.trainable) {
@@ -132,6 +139,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     dataset: data,
     build: (a) => space.build(a, data),
     train: { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}) },
+    ...(maxLatencyMs !== undefined ? { latency: { maxMs: maxLatencyMs } } : {}),
   });
   const controller = new AbortController();
   const onSigint = () => {
@@ -195,7 +203,25 @@ export async function searchCommand(argv: string[]): Promise<number> {
     process.removeListener('SIGINT', onSigint);
     bar.done();
   }
-  const result = searchJson(summary);
+  const result: ReturnType<typeof searchJson> & { export?: ExportReport } = searchJson(summary);
+  let exportFailed = false;
+  let exportText = '';
+  if (values.export && summary.best && summary.status !== 'interrupted') {
+    // The engine is deterministic under a seed, so retraining at the search's settings reproduces
+    // the best candidate's weights — except with --resolution: the exported model is retrained at
+    // the data's own resolution, the input it will be given.
+    if (!json) bar.log(`Retraining the best architecture for export to ${values.export}...`);
+    const trained = await trainModel(
+      space.build(summary.best.arch, data),
+      data,
+      { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}), ...(dataFraction !== undefined ? { dataFraction } : {}) },
+      { data: { source, seed } },
+    );
+    const run = await exportValidated(trained, data, { out: values.export });
+    result.export = run.report;
+    exportFailed = !run.validation!.passed;
+    if (!json) exportText = await formatExport(run, values.export, data.name);
+  }
   if (values.out) await writeFileAtomic(values.out, `${JSON.stringify(result, null, 2)}\n`);
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -216,7 +242,8 @@ export async function searchCommand(argv: string[]): Promise<number> {
         `${values.out ? `; results written to ${values.out}` : ''}\n`,
     );
     if (summary.best) process.stdout.write(`best: ${JSON.stringify(summary.best.arch)}\n`);
+    process.stdout.write(exportText);
   }
   if (summary.status === 'interrupted') return 130;
-  return summary.best ? 0 : 1;
+  return summary.best && !exportFailed ? 0 : 1;
 }

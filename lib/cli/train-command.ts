@@ -5,6 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArch, type Arch } from '../arch/arch.js';
 import { loadDataset } from '../data/load.js';
 import { NasxError } from '../errors.js';
+import { saveModel } from '../export/model-file.js';
+import { toTrainedModel } from '../export/train-model.js';
 import { AbortError, trainCandidates, type TrainOptions, type TrainResult } from '../train.js';
 import { UsageError, choiceFlag, intFlag, numberFlag, parseFlags } from './args.js';
 import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
@@ -27,6 +29,7 @@ Trains architectures in the native engine and reports their metrics.
   --threads N             threads to use (default: all)
   --data-fraction X       train on this fraction of the training split (default 1)
   --resolution N          resample images to this height (default: native)
+  --save FILE             save the trained model (--arch only) for nasx export
   --json                  JSON output: one object per candidate, one per line
 `;
 
@@ -42,6 +45,7 @@ const FLAGS = {
   threads: { type: 'string' },
   'data-fraction': { type: 'string' },
   resolution: { type: 'string' },
+  save: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -99,6 +103,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.stdout.write(TRAIN_USAGE);
     return 0;
   }
+  if (values.save !== undefined && values.arch === undefined) throw new UsageError('--save needs a single architecture (--arch), not --candidates');
   const archs = readArchs(values);
   const source = datasetFromFlags(values);
   const options: TrainOptions = {
@@ -137,6 +142,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   try {
     results = await trainCandidates(archs, data, {
       ...options,
+      keepWeights: values.save !== undefined,
       signal: controller.signal,
       onProgress: (e) => {
         perCandidate[e.candidate] = (e.epoch - 1 + e.step / Math.max(1, e.steps)) / e.epochs;
@@ -187,6 +193,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
     for (const [i, r] of results.entries()) if (r.error) process.stdout.write(`candidate ${i + 1}: ${r.status}: ${r.error}\n`);
   }
   if (controller.signal.aborted) return 130;
+  if (values.save !== undefined) {
+    if (results[0]!.status !== 'ok') {
+      process.stderr.write(`nasx: ${values.save} not written: the candidate did not train (${results[0]!.status})\n`);
+      return 1;
+    }
+    await saveModel(toTrainedModel(results[0]!, data, { data: { source, seed: options.seed ?? 0 }, training: options }), values.save);
+    if (!json) process.stdout.write(`model saved to ${values.save}\n`);
+  }
   return results.every((r) => r.status === 'ok') ? 0 : 1;
 }
 

@@ -7,6 +7,7 @@ import type { Arch } from '../arch/arch.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadDataset, type DatasetSource } from '../data/load.js';
 import { AbortError } from '../errors.js';
+import { addCandidateLatency, checkLatencyOptions, type CandidateLatencyOptions } from '../export/candidate-latency.js';
 import { checkTrainOptions, trainCandidates, type TrainOptions, type TrainResult } from '../train.js';
 import type { EvalResult, EvaluateOptions, Evaluator, Fidelity } from './evaluator.js';
 
@@ -17,6 +18,11 @@ export interface NativeEvaluatorOptions<A> {
   build?: (arch: A) => Arch;
   /** Training settings; a fidelity's epochs, dataFraction and resolution override these. */
   train?: Omit<TrainOptions, 'signal' | 'onProgress' | 'keepWeights'>;
+  /**
+   * Measure each trained candidate's ONNX Runtime latency (batch 1, median ms) into
+   * `metrics.latencyMs`; with `{ maxMs }`, slower candidates come back `invalid` (score null).
+   */
+  latency?: boolean | CandidateLatencyOptions;
 }
 
 export class NativeEvaluator<A = Arch> implements Evaluator<A> {
@@ -25,6 +31,7 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
 
   constructor(private readonly options: NativeEvaluatorOptions<A>) {
     checkTrainOptions(options.train ?? {});
+    checkLatencyOptions(options.latency);
   }
 
   /** The data set, loaded once. */
@@ -56,6 +63,7 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
     try {
       results = await trainCandidates(archs, data, {
         ...train,
+        keepWeights: Boolean(this.options.latency),
         signal: opts.signal,
         onProgress: opts.onProgress
           ? (e) => opts.onProgress!({ candidate: e.candidate, fraction: (e.epoch - 1 + e.step / Math.max(1, e.steps)) / epochs })
@@ -71,7 +79,10 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
       }
       throw err;
     }
-    return results.map((r, i) => this.toEval(candidates[i]!, r, data, buildErrors.get(i)));
+    const out = results.map((r, i) => this.toEval(candidates[i]!, r, data, buildErrors.get(i)));
+    const latency = checkLatencyOptions(this.options.latency);
+    if (latency) await addCandidateLatency(out, results, data, latency);
+    return out;
   }
 
   /** Converts a training result; exported for the study's handling of interrupted batches. */
