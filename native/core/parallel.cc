@@ -11,8 +11,9 @@ int hardware_threads() {
 
 namespace {
 
-// Iterations a helper polls for new work before it sleeps (tens of microseconds).
-constexpr int kSpinIterations = 20000;
+// Iterations a helper polls for new work before it sleeps (a few tens of microseconds: long enough to
+// bridge the serial work between two GEMMs, short enough not to steal a busy machine's cores).
+constexpr int kSpinIterations = 2000;
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
