@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../lib/util/package-root.js';
+import { strategyNames } from '../lib/strategies/registry.js';
 
 const bin = path.join(packageRoot(), 'bin', 'nasx.js');
 const mlp = '{"type":"mlp","layers":[{"units":32}]}';
@@ -178,14 +179,15 @@ test('bench --json: per-strategy test mean and std, validation mean and curve', 
   }
 });
 
+const strategyList = strategyNames().map((n) => JSON.stringify(n)).join(', ');
 const searchErrors: [string, string[], string][] = [
   ['unknown space', ['search', '--space', 'rnn'], 'Expected one of "mlp", "cnn", "nb201", "FILE.json" for --space but received "rnn"'],
-  ['unknown strategy', ['search', '--strategy', 'annealing'], 'Expected one of "random", "evolution" for --strategy but received "annealing"'],
+  ['unknown strategy', ['search', '--strategy', 'annealing'], `Expected one of ${strategyList} for --strategy but received "annealing"`],
   ['budget 0', ['search', '--budget', '0'], 'Expected an integer between 1 and 1000000 for --budget but received "0"'],
   ['negative budget', ['search', '--budget=-3'], 'Expected an integer between 1 and 1000000 for --budget but received "-3"'],
   ['missing space file', ['search', '--space', 'nope.json'], 'Space file not found for --space: nope.json'],
   ['unknown benchmark', ['bench', '--benchmark', 'nb201/mnist'], 'Expected one of "nb201/cifar10", "nb201/cifar100", "nb201/imagenet16" for --benchmark but received "nb201/mnist"'],
-  ['unknown bench strategy', ['bench', '--strategies', 'random,annealing'], 'Expected one of "random", "evolution" for --strategies but received "annealing"'],
+  ['unknown bench strategy', ['bench', '--strategies', 'random,annealing'], `Expected one of ${strategyList} for --strategies but received "annealing"`],
   ['bench seeds 0', ['bench', '--seeds', '0'], 'Expected an integer between 1 and 100000 for --seeds but received "0"'],
 ];
 for (const [name, args, message] of searchErrors) {

@@ -6,12 +6,16 @@ import { rangeError, typeError } from '../errors.js';
 import type { Strategy, StrategyContext } from './strategy.js';
 import { RandomSearch } from './random.js';
 import { RegularizedEvolution } from './evolution.js';
+import { LocalSearch } from './local.js';
+import { Reinforce } from './reinforce.js';
 
 type Factory = <A>(context: StrategyContext<A>, options?: Record<string, unknown>) => Strategy<A>;
 
 const registry = new Map<string, Factory>([
   ['random', (c, o) => new RandomSearch(c, o)],
   ['evolution', (c, o) => new RegularizedEvolution(c, o)],
+  ['local', (c, o) => new LocalSearch(c, o)],
+  ['reinforce', (c, o) => new Reinforce(c, o)],
 ]);
 
 /** Names of the registered strategies, in registration order. */
