@@ -8,6 +8,7 @@ import { RandomSearch } from './random.js';
 import { RegularizedEvolution } from './evolution.js';
 import { LocalSearch } from './local.js';
 import { Reinforce } from './reinforce.js';
+import { BayesianOptimization } from './bayesian.js';
 
 type Factory = <A>(context: StrategyContext<A>, options?: Record<string, unknown>) => Strategy<A>;
 
@@ -16,6 +17,7 @@ const registry = new Map<string, Factory>([
   ['evolution', (c, o) => new RegularizedEvolution(c, o)],
   ['local', (c, o) => new LocalSearch(c, o)],
   ['reinforce', (c, o) => new Reinforce(c, o)],
+  ['bo', (c, o) => new BayesianOptimization(c, o)],
 ]);
 
 /** Names of the registered strategies, in registration order. */

@@ -1,0 +1,567 @@
+/**
+ * Bayesian optimisation with a Gaussian-process surrogate on the space's `encode` vectors.
+ *
+ * - Surrogate: a zero-mean GP whose correlation is a function of h = ½‖x − x′‖² between encodings —
+ *   for one-hot codes, the number of decisions two architectures differ in. The default exponential
+ *   kernel exp(−h/ℓ) is the product over decisions of "same option or not" kernels. It is fitted to
+ *   the normal scores of the ranks of the results (or to standardised results, `targets`). The length
+ *   scale ℓ and the noise ratio are chosen by maximising the log marginal likelihood on a fixed grid
+ *   (the signal variance is profiled out in closed form): the whole grid every 10 results, a hill
+ *   climb on it from the last choice in between — deterministic and cheap.
+ * - Acquisition: expected improvement (default), an upper confidence bound, or Thompson sampling,
+ *   maximised over a candidate pool: every neighbour of the best few architectures, random 1–3-step
+ *   mutations of the best ones, and uniform samples, minus everything already evaluated or in flight.
+ * - Initial design: `initialSamples` uniform samples.
+ * - Batches: with EI and UCB, each pick (and each candidate asked earlier whose result has not come
+ *   back) is added as a fake observation at its predicted mean — the "kriging believer" — which keeps
+ *   the mean and shrinks the variance around it, so a batch spreads out; the hyper-parameters are not
+ *   refitted for that. Thompson sampling draws one joint posterior sample per pick.
+ *
+ * @example const bo = new BayesianOptimization({ space, seed: 1 }, { acquisition: 'ei', initialSamples: 10 });
+ */
+import { checkInteger, checkOneOf, typeError } from '../errors.js';
+import { createRng, type Rng } from '../util/rng.js';
+import {
+  KERNEL_NAMES,
+  cholesky,
+  correlation,
+  expectedImprovement,
+  fitGp,
+  normalQuantile,
+  predict,
+  type GpPosterior,
+  type KernelName,
+} from './gp.js';
+import { checkStrategyOptions } from './options.js';
+import type { Observation, Strategy, StrategyContext } from './strategy.js';
+
+export type Acquisition = 'ei' | 'ucb' | 'thompson';
+export const ACQUISITIONS: readonly Acquisition[] = ['ei', 'ucb', 'thompson'];
+export type TargetTransform = 'rank' | 'standardize';
+export const TARGET_TRANSFORMS: readonly TargetTransform[] = ['rank', 'standardize'];
+
+export interface BayesianOptimizationOptions {
+  /** Acquisition function: "ei" (expected improvement, default), "ucb" or "thompson". */
+  acquisition?: Acquisition;
+  /** Correlation of h (decisions that differ): "exponential" (default), "matern52" or "squared-exponential". */
+  kernel?: KernelName;
+  /**
+   * What the GP is fitted to: "rank" (default), the normal scores of the ranks of the results, or
+   * "standardize", the results scaled to mean 0 and variance 1. Ranks keep a few very bad results
+   * (a collapsed architecture, a diverged run) from dominating the fit and flattening the region of
+   * good ones, which is where the search has to tell candidates apart.
+   */
+  targets?: TargetTransform;
+  /** Uniform samples before the surrogate is used. Default 10. */
+  initialSamples?: number;
+  /** How many of the best architectures seed the candidate pool with mutations. Default 10. */
+  poolParents?: number;
+  /** How many of the best architectures add every one of their neighbours to the pool. Default 10. */
+  poolNeighbours?: number;
+  /** Random 1–3-step mutations per parent. Default 10. */
+  poolMutations?: number;
+  /** Uniform samples in the pool. Default 50. */
+  poolRandom?: number;
+  /**
+   * Re-select the GP hyper-parameters after this many new results (1: every time; the whole grid is
+   * scanned every 10 results, a hill climb on it in between). Default 1.
+   */
+  refitEvery?: number;
+  /** UCB exploration weight β in mean + β·sd (in units of the transformed targets). Default 2. */
+  ucbBeta?: number;
+  /** Random samples tried per proposal before concluding the space is exhausted. Default 1000. */
+  maxTries?: number;
+}
+
+const NUMERIC_OPTIONS = {
+  initialSamples: [1, 1e6, 10],
+  poolParents: [1, 1e6, 10],
+  poolNeighbours: [0, 1e6, 10],
+  poolMutations: [0, 1e6, 10],
+  poolRandom: [0, 1e6, 50],
+  refitEvery: [1, 1e6, 1],
+  ucbBeta: [0, 100, 2],
+  maxTries: [1, 1e7, 1000],
+} satisfies Record<string, [number, number, number]>;
+const INTEGER_OPTIONS = [
+  'initialSamples',
+  'poolParents',
+  'poolNeighbours',
+  'poolMutations',
+  'poolRandom',
+  'refitEvery',
+  'maxTries',
+] as const;
+
+/** Length scales tried, as multiples of the mean distance between observed architectures. */
+const LENGTH_SCALE_FACTORS = [0.25, 0.5, 1, 2, 4, 8, 16];
+/** Noise variance as a fraction of the signal variance. */
+const NOISE_RATIOS = [1e-3, 1e-2, 0.1, 0.3, 1];
+/** Results between scans of the whole hyper-parameter grid (a hill climb on it otherwise). */
+const FULL_GRID_EVERY = 10;
+
+interface Told<A> {
+  arch: A;
+  hash: string;
+  score: number | null;
+}
+
+interface Entry<A> {
+  arch: A;
+  hash: string;
+  code: Float64Array;
+}
+
+/** The selected grid point (indices into LENGTH_SCALE_FACTORS and NOISE_RATIOS). */
+interface Hyper {
+  lengthIndex: number;
+  noiseIndex: number;
+  /** Number of results told when these were last selected, and when by a scan of the whole grid. */
+  fittedAt: number;
+  gridAt: number;
+}
+
+interface State<A> {
+  rng: number;
+  seen: string[];
+  observations: Told<A>[];
+  pending: { arch: A; hash: string }[];
+  proposed: number;
+  hyper: Hyper | null;
+}
+
+/** ½‖a − b‖²: for one-hot encodings, the number of decisions in which two architectures differ. */
+function distance(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    s += d * d;
+  }
+  return 0.5 * s;
+}
+
+/** Scores standardised to mean 0 and variance 1. */
+function standardTargets(raw: readonly number[]): Float64Array {
+  const n = raw.length;
+  let mean = 0;
+  for (const v of raw) mean += v;
+  mean /= n;
+  let sd = 0;
+  for (const v of raw) sd += (v - mean) ** 2;
+  sd = Math.sqrt(sd / n) || 1;
+  return Float64Array.from(raw, (v) => (v - mean) / sd);
+}
+
+/** Normal scores of the ranks (a Gaussian copula): Φ⁻¹((rank + ½)/n), ties sharing their mean rank. */
+function rankTargets(raw: readonly number[]): Float64Array {
+  const n = raw.length;
+  const order = raw.map((_, i) => i).sort((a, b) => raw[a]! - raw[b]! || a - b);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && raw[order[j + 1]!] === raw[order[i]!]) j++;
+    const z = normalQuantile(((i + j) / 2 + 0.5) / n);
+    for (let k = i; k <= j; k++) y[order[k]!] = z;
+    i = j + 1;
+  }
+  return y;
+}
+
+/** A fitted surrogate over the successful (and imputed failed) observations. */
+interface Model {
+  codes: Float64Array[];
+  gp: GpPosterior;
+  lengthScale: number;
+  /** Best standardised target. */
+  best: number;
+}
+
+export class BayesianOptimization<A> implements Strategy<A> {
+  readonly name = 'bo';
+  private readonly rng: Rng;
+  private readonly acquisition: Acquisition;
+  private readonly kernel: KernelName;
+  private readonly targets: TargetTransform;
+  private readonly o: { [K in keyof typeof NUMERIC_OPTIONS]: number };
+  private readonly seen = new Set<string>();
+  private observations: Entry<A>[] = [];
+  private scores: (number | null)[] = [];
+  private readonly observed = new Set<string>();
+  /** Asked and not yet told, in the order asked. */
+  private pending: Entry<A>[] = [];
+  private proposed = 0;
+  private hyper: Hyper | null = null;
+
+  constructor(
+    private readonly context: StrategyContext<A>,
+    options: BayesianOptimizationOptions = {},
+  ) {
+    const { acquisition, kernel, targets, ...numeric } = (options ?? {}) as Record<string, unknown>;
+    for (const k of Object.keys(numeric)) {
+      if (!(k in NUMERIC_OPTIONS)) {
+        const known = ['acquisition', 'kernel', 'targets', ...Object.keys(NUMERIC_OPTIONS)];
+        throw new RangeError(`Unknown option "${k}" for strategy bo; known options are ${known.join(', ')}`);
+      }
+    }
+    this.o = checkStrategyOptions('bo', numeric, NUMERIC_OPTIONS);
+    for (const k of INTEGER_OPTIONS) checkInteger(`bo.${k}`, this.o[k], NUMERIC_OPTIONS[k][0], NUMERIC_OPTIONS[k][1]);
+    this.acquisition = acquisition === undefined ? 'ei' : checkOneOf('bo.acquisition', acquisition, ACQUISITIONS);
+    this.kernel = kernel === undefined ? 'exponential' : checkOneOf('bo.kernel', kernel, KERNEL_NAMES);
+    this.targets = targets === undefined ? 'rank' : checkOneOf('bo.targets', targets, TARGET_TRANSFORMS);
+    this.rng = createRng(context.seed);
+  }
+
+  private entry(arch: A, hash = this.context.space.hash(arch)): Entry<A> {
+    return { arch, hash, code: Float64Array.from(this.context.space.encode(arch)) };
+  }
+
+  private isFresh(hash: string): boolean {
+    return !this.seen.has(hash) && !this.context.isKnown?.(hash);
+  }
+
+  private randomUnseen(): Entry<A> | undefined {
+    for (let tries = 0; tries < this.o.maxTries; tries++) {
+      const a = this.context.space.sample(this.rng);
+      const h = this.context.space.hash(a);
+      if (this.isFresh(h)) return this.entry(a, h);
+    }
+    return undefined;
+  }
+
+  private tableFor = NaN;
+  private readonly table = new Float64Array(65);
+  /**
+   * The kernel's correlation at distance `h`. One-hot distances are half-integers, so those up to 32
+   * come from a table kept for the last length scale (the kernel's exp is the cost otherwise).
+   */
+  private correlationAt(h: number, lengthScale: number): number {
+    if (this.tableFor !== lengthScale) {
+      for (let t = 0; t < this.table.length; t++) this.table[t] = correlation(this.kernel, t / 2, lengthScale);
+      this.tableFor = lengthScale;
+    }
+    const t = 2 * h;
+    return t < this.table.length && t === Math.floor(t) ? this.table[t]! : correlation(this.kernel, h, lengthScale);
+  }
+
+  private okCount(): number {
+    let c = 0;
+    for (const s of this.scores) if (s !== null) c++;
+    return c;
+  }
+
+  ask(n: number): A[] {
+    checkInteger('n', n, 0);
+    const out: Entry<A>[] = [];
+    while (out.length < n && (this.proposed < this.o.initialSamples || this.okCount() < 2)) {
+      const e = this.randomUnseen();
+      if (!e) return out.map((x) => x.arch);
+      this.accept(e, out);
+    }
+    if (out.length < n) this.propose(n - out.length, out);
+    return out.map((e) => e.arch);
+  }
+
+  private accept(e: Entry<A>, out: Entry<A>[]): void {
+    this.seen.add(e.hash);
+    this.pending.push(e);
+    this.proposed++;
+    out.push(e);
+  }
+
+  /** Fits the GP to the results so far (re-selecting hyper-parameters when due). */
+  private fit(): Model {
+    const n = this.observations.length;
+    let min = Infinity;
+    for (const s of this.scores) if (s !== null && s < min) min = s;
+    // A failed evaluation counts as the worst result so far, so the surrogate steers away from it.
+    const raw = this.scores.map((s) => (s === null ? min : s));
+    const y = this.targets === 'rank' ? rankTargets(raw) : standardTargets(raw);
+    let best = -Infinity;
+    for (const v of y) if (v > best) best = v;
+
+    const codes = this.observations.map((e) => e.code);
+    const h = new Float64Array(n * n);
+    let meanH = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < i; j++) {
+        const d = distance(codes[i]!, codes[j]!);
+        h[i * n + j] = d;
+        h[j * n + i] = d;
+        meanH += d;
+      }
+    }
+    meanH = meanH > 0 ? meanH / ((n * (n - 1)) / 2) : 1;
+
+    const c = new Float64Array(n * n);
+    const fill = (lengthScale: number) => {
+      for (let i = 0; i < n * n; i++) c[i] = this.correlationAt(h[i]!, lengthScale);
+    };
+    if (this.hyper === null || n - this.hyper.fittedAt >= this.o.refitEvery) {
+      // Log marginal likelihood over the (length scale × noise ratio) grid: all of it now and then,
+      // otherwise a hill climb from the last choice, which is where the optimum usually stays.
+      const work = new Float64Array(n * n);
+      const lls = new Map<number, number>();
+      let filled = -1;
+      const ll = (li: number, gi: number): number => {
+        const key = li * NOISE_RATIOS.length + gi;
+        let v = lls.get(key);
+        if (v === undefined) {
+          if (filled !== li) fill(LENGTH_SCALE_FACTORS[li]! * meanH);
+          filled = li;
+          v = fitGp(c, y, n, NOISE_RATIOS[gi]!, work)?.logLikelihood ?? -Infinity;
+          lls.set(key, v);
+        }
+        return v;
+      };
+      let li = this.hyper?.lengthIndex ?? 0;
+      let gi = this.hyper?.noiseIndex ?? 0;
+      if (this.hyper === null || n - this.hyper.gridAt >= FULL_GRID_EVERY) {
+        for (let a = 0; a < LENGTH_SCALE_FACTORS.length; a++) {
+          for (let b = 0; b < NOISE_RATIOS.length; b++) {
+            if (ll(a, b) > ll(li, gi)) [li, gi] = [a, b];
+          }
+        }
+        this.hyper = { lengthIndex: li, noiseIndex: gi, fittedAt: n, gridAt: n };
+      } else {
+        for (let moved = true; moved; ) {
+          moved = false;
+          const [ci, cg] = [li, gi];
+          for (let a = Math.max(0, ci - 1); a <= Math.min(LENGTH_SCALE_FACTORS.length - 1, ci + 1); a++) {
+            for (let b = Math.max(0, cg - 1); b <= Math.min(NOISE_RATIOS.length - 1, cg + 1); b++) {
+              if (ll(a, b) > ll(li, gi)) [li, gi, moved] = [a, b, true];
+            }
+          }
+        }
+        this.hyper = { ...this.hyper, lengthIndex: li, noiseIndex: gi, fittedAt: n };
+      }
+    }
+    const lengthScale = LENGTH_SCALE_FACTORS[this.hyper.lengthIndex]! * meanH;
+    fill(lengthScale);
+    let gp: GpPosterior | undefined;
+    // The grid's choice is positive definite by construction; more noise only guards rounding.
+    for (let g = NOISE_RATIOS[this.hyper.noiseIndex]!; !gp; g *= 10) gp = fitGp(c, y, n, g);
+    return { codes, gp, lengthScale, best };
+  }
+
+  /** Candidates: neighbours and mutations of the best architectures, and uniform samples; all unseen. */
+  private buildPool(): Entry<A>[] {
+    const { space } = this.context;
+    const pool: Entry<A>[] = [];
+    const inPool = new Set<string>();
+    const add = (a: A) => {
+      const h = space.hash(a);
+      if (inPool.has(h) || !this.isFresh(h)) return;
+      inPool.add(h);
+      pool.push(this.entry(a, h));
+    };
+    const ranked = this.observations
+      .map((e, i) => ({ e, s: this.scores[i]! }))
+      .filter((x) => x.s !== null)
+      .sort((a, b) => b.s! - a.s!)
+      .slice(0, this.o.poolParents);
+    ranked.forEach((p, i) => {
+      if (i < this.o.poolNeighbours) for (const a of space.neighbours(p.e.arch)) add(a);
+    });
+    for (const p of ranked) {
+      for (let k = 0; k < this.o.poolMutations; k++) {
+        let a = p.e.arch;
+        const steps = 1 + this.rng.nextInt(3);
+        for (let s = 0; s < steps; s++) a = space.mutate(a, this.rng);
+        add(a);
+      }
+    }
+    for (let k = 0; k < this.o.poolRandom; k++) add(space.sample(this.rng));
+    return pool;
+  }
+
+  /**
+   * Model-based picks: `m` candidates appended to `out`; when the pool has fewer unseen candidates
+   * than that (a nearly exhausted space), uniform samples make up the rest.
+   */
+  private propose(m: number, out: Entry<A>[]): void {
+    const wanted = out.length + m;
+    const pool = this.buildPool();
+    if (pool.length > 0) this.pickFromPool(m, pool, out);
+    while (out.length < wanted) {
+      const e = this.randomUnseen();
+      if (!e) return;
+      this.accept(e, out);
+    }
+  }
+
+  /** Up to `m` candidates from `pool` by the acquisition function, appended to `out`. */
+  private pickFromPool(m: number, pool: Entry<A>[], out: Entry<A>[]): void {
+    const model = this.fit();
+    const { gp, codes } = model;
+    const n = gp.n;
+    const fantasies = this.pending;
+    const F = fantasies.length;
+    const entries = [...fantasies, ...pool];
+    const E = entries.length;
+    const corr = (a: Float64Array, b: Float64Array) => this.correlationAt(distance(a, b), model.lengthScale);
+
+    // Posterior of every entry: mean, v = L⁻¹k (for covariances) and variance, in standardised units
+    // with the variance divided by the signal variance.
+    const v = new Float64Array(E * n);
+    const mean = new Float64Array(E);
+    const variance = new Float64Array(E);
+    const k = new Float64Array(n);
+    for (let e = 0; e < E; e++) {
+      const code = entries[e]!.code;
+      for (let i = 0; i < n; i++) k[i] = corr(code, codes[i]!);
+      const posterior = predict(gp, k, v.subarray(e * n, (e + 1) * n));
+      mean[e] = posterior.mean;
+      variance[e] = posterior.variance / gp.signalVariance;
+    }
+
+    // Sequential conditioning on fake observations (kriging believer). u[l] holds the l-th rank-one
+    // downdate of the posterior covariance: cov(p, q) = c(p, q) − v_p·v_q − Σ_l u_l[p]·u_l[q].
+    const downdates: Float64Array[] = [];
+    let best = model.best;
+    const covarianceWith = (j: number, w: Float64Array) => {
+      const cj = entries[j]!.code;
+      const oj = j * n;
+      for (let p = 0; p < E; p++) {
+        const op = p * n;
+        let s = p === j ? 1 : corr(entries[p]!.code, cj);
+        for (let i = 0; i < n; i++) s -= v[op + i]! * v[oj + i]!;
+        for (const u of downdates) s -= u[p]! * u[j]!;
+        w[p] = s;
+      }
+    };
+    const condition = (j: number) => {
+      const u = new Float64Array(E);
+      covarianceWith(j, u);
+      const scale = 1 / Math.sqrt(Math.max(u[j]!, 0) + gp.noiseRatio);
+      for (let p = 0; p < E; p++) {
+        u[p]! *= scale;
+        variance[p] = Math.max(0, variance[p]! - u[p]! * u[p]!);
+      }
+      downdates.push(u);
+      if (mean[j]! > best) best = mean[j]!;
+    };
+    for (let j = 0; j < F; j++) condition(j);
+
+    const chosen = new Uint8Array(E);
+    const sdOf = (p: number) => Math.sqrt(gp.signalVariance * variance[p]!);
+    const picks = Math.min(m, E - F);
+    if (this.acquisition === 'thompson') {
+      const samples = this.thompsonSamples(picks, F, E, mean, variance, covarianceWith, gp.signalVariance);
+      for (const f of samples) {
+        let arg = -1;
+        for (let p = F; p < E; p++) if (!chosen[p] && (arg < 0 || f[p - F]! > f[arg - F]!)) arg = p;
+        chosen[arg] = 1;
+        this.accept(entries[arg]!, out);
+      }
+      return;
+    }
+    for (let pick = 0; pick < picks; pick++) {
+      let arg = -1;
+      let bestValue = -Infinity;
+      for (let p = F; p < E; p++) {
+        if (chosen[p]) continue;
+        const value =
+          this.acquisition === 'ei' ? expectedImprovement(mean[p]!, sdOf(p), best) : mean[p]! + this.o.ucbBeta * sdOf(p);
+        if (arg < 0 || value > bestValue) {
+          arg = p;
+          bestValue = value;
+        }
+      }
+      chosen[arg] = 1;
+      this.accept(entries[arg]!, out);
+      if (pick + 1 < picks) condition(arg);
+    }
+  }
+
+  /**
+   * `count` joint posterior draws over the pool entries F..E−1 (conditioned on the fantasies). The
+   * covariance is factorised once; when it is not numerically positive definite even with jitter,
+   * draws fall back to independent marginals.
+   */
+  private thompsonSamples(
+    count: number,
+    F: number,
+    E: number,
+    mean: Float64Array,
+    variance: Float64Array,
+    covarianceWith: (j: number, w: Float64Array) => void,
+    signalVariance: number,
+  ): Float64Array[] {
+    const P = E - F;
+    const cov = new Float64Array(P * P);
+    const w = new Float64Array(E);
+    for (let q = 0; q < P; q++) {
+      covarianceWith(F + q, w);
+      for (let p = 0; p < P; p++) cov[p * P + q] = w[F + p]!;
+    }
+    let L: Float64Array | undefined;
+    for (let jitter = 1e-8; !L && jitter <= 1e-2; jitter *= 10) {
+      const a = Float64Array.from(cov);
+      for (let p = 0; p < P; p++) a[p * P + p] = a[p * P + p]! + jitter;
+      L = cholesky(a, P, a);
+    }
+    const sd = Math.sqrt(signalVariance);
+    const out: Float64Array[] = [];
+    for (let s = 0; s < count; s++) {
+      const z = new Float64Array(P);
+      for (let p = 0; p < P; p++) z[p] = this.gaussian();
+      const f = new Float64Array(P);
+      for (let p = 0; p < P; p++) {
+        let x = 0;
+        if (L) for (let q = 0; q <= p; q++) x += L[p * P + q]! * z[q]!;
+        else x = Math.sqrt(variance[F + p]!) * z[p]!;
+        f[p] = mean[F + p]! + sd * x;
+      }
+      out.push(f);
+    }
+    return out;
+  }
+
+  /** A standard normal draw (Box–Muller, one of the pair). */
+  private gaussian(): number {
+    const u = 1 - this.rng.next();
+    const v = this.rng.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  tell(results: readonly Observation<A>[]): void {
+    for (const r of results) {
+      this.seen.add(r.hash);
+      const i = this.pending.findIndex((e) => e.hash === r.hash);
+      const e = i >= 0 ? this.pending.splice(i, 1)[0]! : undefined;
+      if (this.observed.has(r.hash)) continue;
+      this.observed.add(r.hash);
+      this.observations.push(e ?? this.entry(r.arch, r.hash));
+      this.scores.push(r.score === null || !Number.isFinite(r.score) ? null : r.score);
+    }
+  }
+
+  stateDict(): unknown {
+    const state: State<A> = {
+      rng: this.rng.getState(),
+      seen: [...this.seen],
+      observations: this.observations.map((e, i) => ({ arch: e.arch, hash: e.hash, score: this.scores[i]! })),
+      pending: this.pending.map((e) => ({ arch: e.arch, hash: e.hash })),
+      proposed: this.proposed,
+      hyper: this.hyper,
+    };
+    return JSON.parse(JSON.stringify(state));
+  }
+
+  loadStateDict(state: unknown): void {
+    if (typeof state !== 'object' || state === null || !Array.isArray((state as State<A>).observations)) {
+      throw typeError('state', 'a state dict of strategy bo', state);
+    }
+    const s = state as State<A>;
+    this.rng.setState(s.rng);
+    this.seen.clear();
+    for (const h of s.seen) this.seen.add(h);
+    this.observations = s.observations.map((o) => this.entry(o.arch, o.hash));
+    this.scores = s.observations.map((o) => o.score);
+    this.observed.clear();
+    for (const o of s.observations) this.observed.add(o.hash);
+    this.pending = s.pending.map((p) => this.entry(p.arch, p.hash));
+    this.proposed = s.proposed;
+    this.hyper = s.hyper === null ? null : { ...s.hyper };
+  }
+}
