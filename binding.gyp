@@ -9,6 +9,7 @@
         "native/core/loss.cc",
         "native/core/optimizer.cc",
         "native/core/trainer.cc",
+        "native/core/mcts.cc",
         "native/cpu/gemm.cc",
         "native/cpu/gemm_avx512.cc",
         "native/cpu/gemm_avx2.cc",
@@ -19,7 +20,8 @@
         "native/cpu/cpu_backend.cc",
         "native/cuda/cuda_devices_stub.cc",
         "native/binding/addon.cc",
-        "native/binding/convert.cc"
+        "native/binding/convert.cc",
+        "native/binding/mcts_binding.cc"
       ],
       "include_dirs": ["native"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -8,6 +8,7 @@ set(NASX_CORE_SOURCES
   ${_nasx_native}/core/loss.cc
   ${_nasx_native}/core/optimizer.cc
   ${_nasx_native}/core/trainer.cc
+  ${_nasx_native}/core/mcts.cc
 )
 set(NASX_CPU_SOURCES
   ${_nasx_native}/cpu/gemm.cc
@@ -22,6 +23,7 @@ set(NASX_CPU_SOURCES
 set(NASX_BINDING_SOURCES
   ${_nasx_native}/binding/addon.cc
   ${_nasx_native}/binding/convert.cc
+  ${_nasx_native}/binding/mcts_binding.cc
 )
 set(NASX_CUDA_SOURCES ${_nasx_native}/cuda/cuda_devices.cu)
 set(NASX_CUDA_STUB_SOURCES ${_nasx_native}/cuda/cuda_devices_stub.cc)

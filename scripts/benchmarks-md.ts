@@ -3,9 +3,12 @@
  * NAS-Bench-201 tables, 100 seeds (by default), 150 queries, with the published figures beside ours,
  * and the strategies' proposal overhead.
  *
- *   npm run benchmarks              (node --import tsx scripts/benchmarks-md.ts [--seeds N])
+ *   npm run benchmarks                                   every registered strategy
+ *   npm run benchmarks -- --strategies mcts,bo           only these; the others' figures are kept
+ *                                                        from docs/benchmark-nb201.json
+ *   npm run benchmarks -- --seeds 20                     fewer seeds (a quick look)
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { getTabularBenchmark, TABULAR_BENCHMARKS } from '../lib/evaluators/tabular.js';
 import { createNb201Space } from '../lib/space/nb201-space.js';
@@ -17,24 +20,35 @@ import { packageRoot } from '../lib/util/package-root.js';
 const args = process.argv.slice(2);
 const seedsArg = args.indexOf('--seeds');
 const seeds = seedsArg >= 0 ? Number(args[seedsArg + 1]) : 100;
+const strategiesArg = args.indexOf('--strategies');
 const budget = 150;
 const strategies = strategyNames();
+const toRun = strategiesArg >= 0 ? args[strategiesArg + 1]!.split(',') : strategies;
 const root = packageRoot();
+const cacheFile = path.join(root, 'docs', 'benchmark-nb201.json');
 
+// Earlier figures of strategies not rerun now (same seeds and budget only).
+const cached: BenchmarkResult[] = existsSync(cacheFile) ? (JSON.parse(readFileSync(cacheFile, 'utf8')) as BenchmarkResult[]) : [];
 const results: BenchmarkResult[] = [];
 for (const name of TABULAR_BENCHMARKS) {
   const started = Date.now();
   const evaluator = await getTabularBenchmark(name);
-  results.push(await runBenchmark({ evaluator, space: createNb201Space(), strategies, seeds, budget }));
+  const fresh = await runBenchmark({ evaluator, space: createNb201Space(), strategies: toRun, seeds, budget });
+  const old = cached.find((c) => c.benchmark === name && c.seeds === seeds && c.budget === budget);
+  const merged = strategies
+    .map((s) => fresh.results.find((r) => r.strategy === s) ?? old?.results.find((r) => r.strategy === s))
+    .filter((r): r is BenchmarkResult['results'][number] => r !== undefined);
+  results.push({ ...fresh, results: merged });
   console.error(`${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
+writeFileSync(cacheFile, `${JSON.stringify(results)}\n`);
 
 // Proposal overhead: one ask(1) after 150 evaluations told, nb201/cifar10 (median of 5).
 const overhead: Record<string, number> = {};
 {
   const space = createNb201Space();
   const evaluator = await getTabularBenchmark('nb201/cifar10');
-  for (const strategy of strategies) {
+  for (const strategy of results[0]!.results.map((r) => r.strategy)) {
     const s = createStrategy(strategy, { space, seed: 0 });
     let told = 0;
     while (told < 150) {
@@ -88,7 +102,8 @@ prints the same figures.)
 | strategy | CIFAR-10 | CIFAR-100 | ImageNet16-120 |
 | --- | --- | --- | --- |
 `;
-for (const s of strategies) md += `| ${label[s] ?? s} (\`${s}\`) | ${results.map((r) => at(r, s, 100)).join(' | ')} |\n`;
+const shown = results[0]!.results.map((r) => r.strategy);
+for (const s of shown) md += `| ${label[s] ?? s} (\`${s}\`) | ${results.map((r) => at(r, s, 100)).join(' | ')} |\n`;
 md += `| *published: random search* | *93.70 ± 0.36* | | |
 | *published: REINFORCE* | *93.85 ± 0.37* | | |
 | *published: regularized evolution* | *93.92 ± 0.30* | | |
@@ -121,7 +136,7 @@ Time for one \`ask(1)\` after 150 evaluations told (nb201/cifar10, median of 5, 
 
 | strategy | milliseconds |
 | --- | --- |
-${strategies.map((s) => `| ${s} | ${overhead[s]!.toFixed(2)} |`).join('\n')}
+${shown.map((s) => `| ${s} | ${overhead[s]!.toFixed(2)} |`).join('\n')}
 `;
 
 writeFileSync(path.join(root, 'BENCHMARKS.md'), md);

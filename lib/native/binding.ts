@@ -140,6 +140,57 @@ export interface NativeOptimizerConfig {
   eps?: number;
 }
 
+/**
+ * A search space's decision structure as numbers (see native/core/mcts.h): the slots of the
+ * max-expanded tree in pre-order, and the gates that make slots present.
+ */
+export interface NativeDecisionStructure {
+  /** Options of each slot. */
+  slotOptions: Int32Array;
+  /** The gate each slot needs open (0: always open). */
+  slotGate: Int32Array;
+  /** Per gate: its parent gate (gate 0, the root: -1). */
+  gateParent: Int32Array;
+  /** Per gate: the slot it tests (gate 0: -1; -1 for a later gate: never open). */
+  gateSlot: Int32Array;
+  /** Per gate g >= 1 that tests a slot, in gate order: one 0/1 flag per option of that slot. */
+  gateAllowed: Uint8Array;
+}
+
+/** value = bias + Σ_t (linear[f_t] + Σ_{s<t} pairwise[f_s·F + f_t]) over the chosen (slot, option) features f, summed in that order. */
+export interface NativeSurrogate {
+  bias: number;
+  /** One weight per (slot, option): F = Σ slotOptions. */
+  linear: Float64Array;
+  /** F×F row-major, or omitted/empty for a linear surrogate. */
+  pairwise?: Float64Array;
+}
+
+export interface NativeRolloutOptions {
+  /** Rollouts per prefix. Default 4096. */
+  rollouts?: number;
+  /** Default 0. */
+  seed?: number;
+  /** Best distinct completions kept per prefix. Default 8. */
+  topK?: number;
+  /** Threads; 0 for every hardware thread. Default 1. Results do not depend on it. */
+  threads?: number;
+}
+
+/** What the rollouts from one prefix found. */
+export interface NativePrefixStats {
+  /** Options of the next decision; 0 when the prefix is complete. */
+  options: number;
+  /** Rollouts run (0 for a complete prefix). */
+  rollouts: number;
+  /** Per option of the next decision: rollouts through it, their mean and best value. */
+  visits: Int32Array;
+  mean: Float64Array;
+  max: Float64Array;
+  /** The best distinct completed sequences, best first. */
+  best: { decisions: number[]; value: number }[];
+}
+
 export interface NativeBinding {
   train(
     candidates: { nodes: NativeNode[]; optimizer?: NativeOptimizerConfig }[],
@@ -176,6 +227,20 @@ export interface NativeBinding {
     transB: boolean,
     seconds: number,
   ): Promise<number>;
+  /** MCTS rollouts from each prefix, on a worker thread. */
+  mctsRollouts(
+    structure: NativeDecisionStructure,
+    surrogate: NativeSurrogate,
+    prefixes: readonly (readonly number[] | Int32Array)[],
+    options?: NativeRolloutOptions,
+  ): Promise<NativePrefixStats[]>;
+  /** The same work on the calling thread, for callers that must answer synchronously (Strategy.ask). */
+  mctsRolloutsSync(
+    structure: NativeDecisionStructure,
+    surrogate: NativeSurrogate,
+    prefixes: readonly (readonly number[] | Int32Array)[],
+    options?: NativeRolloutOptions,
+  ): NativePrefixStats[];
   Network: new (nodes: NativeNode[], inputShape: Shape3, outputSize: number, maxBatch: number, seed: number) => NativeNetwork;
   buildInfo: {
     gemmIsa: 'avx512' | 'avx2' | 'portable';

@@ -9,6 +9,7 @@ import { RegularizedEvolution } from './evolution.js';
 import { LocalSearch } from './local.js';
 import { Reinforce } from './reinforce.js';
 import { BayesianOptimization } from './bayesian.js';
+import { MonteCarloTreeSearch } from './mcts.js';
 
 type Factory = <A>(context: StrategyContext<A>, options?: Record<string, unknown>) => Strategy<A>;
 
@@ -18,6 +19,7 @@ const registry = new Map<string, Factory>([
   ['local', (c, o) => new LocalSearch(c, o)],
   ['reinforce', (c, o) => new Reinforce(c, o)],
   ['bo', (c, o) => new BayesianOptimization(c, o)],
+  ['mcts', (c, o) => new MonteCarloTreeSearch(c, o)],
 ]);
 
 /** Names of the registered strategies, in registration order. */

@@ -19,6 +19,7 @@
 #include "../core/trainer.h"
 #include "../cpu/kernels.h"
 #include "convert.h"
+#include "mcts_binding.h"
 
 namespace nasx::binding {
 namespace {
@@ -551,6 +552,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
   exports.Set("gemmBenchmark", Napi::Function::New(env, GemmBenchmark, "gemmBenchmark"));
   exports.Set("Network", NetworkHandle::Define(env));
+  register_mcts(env, exports);
   Napi::Object info = Napi::Object::New(env);
   info.Set("gemmIsa", cpu::gemm_isa());
   info.Set("hardwareThreads", hardware_threads());
