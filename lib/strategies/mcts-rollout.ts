@@ -26,6 +26,7 @@
  * (stratified). Rollouts run in chunks of 1024 whose sums and best sequences are merged in chunk order.
  * Results therefore depend on the seed only — not on the implementation or the number of threads.
  */
+import { mulberry32Output } from '../util/rng.js';
 import { NasxError, checkInteger, typeError } from '../errors.js';
 import {
   fromNative,
@@ -340,10 +341,7 @@ const TWO_POW_32 = 4294967296;
 function drawOption(state0: number, r: number, slot: number, k: number): number {
   const n = r * 65536 + slot + 1;
   const x = ((state0 + Math.imul(n >>> 0, 0x6d2b79f5)) ^ Math.imul(Math.floor(n / TWO_POW_32), 0x9e3779b9)) >>> 0;
-  let t = Math.imul(x ^ (x >>> 15), x | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  const u = (t ^ (t >>> 14)) >>> 0;
-  return Math.floor((u * k) / TWO_POW_32);
+  return Math.floor((mulberry32Output(x) * k) / TWO_POW_32);
 }
 
 /** Keeps the k best distinct sequences, best first; among equal values the one inserted first stays first. */

@@ -26,6 +26,13 @@ export interface Rng {
 
 const TWO_POW_32 = 4294967296;
 
+/** mulberry32's output function: the uint32 drawn from a (just advanced) 32-bit state. */
+export function mulberry32Output(state: number): number {
+  let t = Math.imul(state ^ (state >>> 15), state | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return (t ^ (t >>> 14)) >>> 0;
+}
+
 /**
  * Creates a generator from a non-negative safe integer seed. Seeds above 2^32 are folded into the
  * 32-bit state, so every seed is accepted.
@@ -40,9 +47,7 @@ export function createRng(seed: number): Rng {
 
   const nextUint32 = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    return mulberry32Output(state);
   };
 
   const uniformInt = (n: number): number => {
