@@ -19,7 +19,7 @@
  *
  * @example const bo = new BayesianOptimization({ space, seed: 1 }, { acquisition: 'ei', initialSamples: 10 });
  */
-import { checkInteger, checkOneOf, typeError } from '../errors.js';
+import { checkInteger, typeError } from '../errors.js';
 import { createRng, type Rng } from '../util/rng.js';
 import {
   KERNEL_NAMES,
@@ -196,18 +196,17 @@ export class BayesianOptimization<A> implements Strategy<A> {
     private readonly context: StrategyContext<A>,
     options: BayesianOptimizationOptions = {},
   ) {
-    const { acquisition, kernel, targets, ...numeric } = (options ?? {}) as Record<string, unknown>;
-    for (const k of Object.keys(numeric)) {
-      if (!(k in NUMERIC_OPTIONS)) {
-        const known = ['acquisition', 'kernel', 'targets', ...Object.keys(NUMERIC_OPTIONS)];
-        throw new RangeError(`Unknown option "${k}" for strategy bo; known options are ${known.join(', ')}`);
-      }
-    }
-    this.o = checkStrategyOptions('bo', numeric, NUMERIC_OPTIONS);
+    const o = checkStrategyOptions('bo', options, {
+      acquisition: { choices: ACQUISITIONS, fallback: 'ei' },
+      kernel: { choices: KERNEL_NAMES, fallback: 'exponential' },
+      targets: { choices: TARGET_TRANSFORMS, fallback: 'rank' },
+      ...NUMERIC_OPTIONS,
+    });
+    this.o = o;
     for (const k of INTEGER_OPTIONS) checkInteger(`bo.${k}`, this.o[k], NUMERIC_OPTIONS[k][0], NUMERIC_OPTIONS[k][1]);
-    this.acquisition = acquisition === undefined ? 'ei' : checkOneOf('bo.acquisition', acquisition, ACQUISITIONS);
-    this.kernel = kernel === undefined ? 'exponential' : checkOneOf('bo.kernel', kernel, KERNEL_NAMES);
-    this.targets = targets === undefined ? 'rank' : checkOneOf('bo.targets', targets, TARGET_TRANSFORMS);
+    this.acquisition = o.acquisition as Acquisition;
+    this.kernel = o.kernel as KernelName;
+    this.targets = o.targets as TargetTransform;
     this.rng = createRng(context.seed);
   }
 

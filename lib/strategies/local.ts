@@ -26,7 +26,7 @@
  * were level with 1, 20 slightly worse.
  */
 import { createRng, type Rng } from '../util/rng.js';
-import { checkInteger, checkOneOf } from '../errors.js';
+import { checkInteger } from '../errors.js';
 import type { Observation, Strategy, StrategyContext } from './strategy.js';
 import { checkStrategyOptions } from './options.js';
 
@@ -95,17 +95,13 @@ export class LocalSearch<A> implements Strategy<A> {
     private readonly context: StrategyContext<A>,
     options: LocalSearchOptions = {},
   ) {
-    const { improvement, ...numeric } = options as Record<string, unknown>;
-    // checkStrategyOptions knows numeric options only; `improvement` is checked here, and unknown
-    // keys are rejected with the full list of options.
-    const known = [...Object.keys(NUMERIC), 'improvement'];
-    for (const k of Object.keys(numeric)) {
-      if (!known.includes(k)) throw new RangeError(`Unknown option "${k}" for strategy local; known options are ${known.join(', ')}`);
-    }
-    const o = checkStrategyOptions('local', numeric, NUMERIC);
+    const o = checkStrategyOptions('local', options, {
+      ...NUMERIC,
+      improvement: { choices: IMPROVEMENTS, fallback: 'first' },
+    });
     this.initialSamples = checkInteger('local.initialSamples', o.initialSamples, 1, 1e6);
     this.maxTries = checkInteger('local.maxTries', o.maxTries, 1, 1e7);
-    this.improvement = improvement === undefined ? 'first' : checkOneOf('local.improvement', improvement, IMPROVEMENTS);
+    this.improvement = o.improvement as Improvement;
     this.rng = createRng(context.seed);
   }
 

@@ -34,7 +34,7 @@
  *
  * @example const study = new Study({ space, strategy: 'mcts', evaluator, budget: { evaluations: 100 } });
  */
-import { NasxError, checkOneOf, typeError } from '../errors.js';
+import { NasxError, typeError } from '../errors.js';
 import type { SearchSpace } from '../space/space.js';
 import { createRng, type Rng } from '../util/rng.js';
 import { normalQuantile } from './gp.js';
@@ -84,7 +84,7 @@ export interface MonteCarloTreeSearchOptions {
   engine?: 'auto' | 'native' | 'typescript';
 }
 
-const NUMERIC: OptionSpec = {
+const NUMERIC = {
   rollouts: [16, 2 ** 30, 4096],
   exploration: [0, 1000, 0.25],
   priorTemperature: [1e-3, 1000, 0.25],
@@ -96,7 +96,7 @@ const NUMERIC: OptionSpec = {
   topK: [1, 1024, 16],
   threads: [0, 1024, 1],
   maxTries: [1, 1e6, 100],
-};
+} satisfies OptionSpec;
 const CHOICES = {
   selection: ['uct', 'puct'],
   value: ['surrogate', 'observed'],
@@ -269,16 +269,16 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
   ) {
     const raw = (options ?? {}) as Record<string, unknown> & MonteCarloTreeSearchOptions;
     if (typeof raw !== 'object' || Array.isArray(raw)) throw typeError('options', 'an object', raw);
-    const known = [...Object.keys(NUMERIC), ...Object.keys(CHOICES)];
-    const numeric: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(raw)) {
-      if (!known.includes(k)) throw new RangeError(`Unknown option "${k}" for strategy mcts; known options are ${known.join(', ')}`);
-      if (k in NUMERIC) numeric[k] = v;
-    }
-    this.o = checkStrategyOptions('mcts', numeric, NUMERIC);
-    this.selection = raw.selection === undefined ? 'uct' : checkOneOf('mcts.selection', raw.selection, CHOICES.selection);
-    this.valueSource = raw.value === undefined ? 'surrogate' : checkOneOf('mcts.value', raw.value, CHOICES.value);
-    const engine = raw.engine === undefined ? 'auto' : checkOneOf('mcts.engine', raw.engine, CHOICES.engine);
+    const checked = checkStrategyOptions('mcts', raw, {
+      ...NUMERIC,
+      selection: { choices: CHOICES.selection, fallback: 'uct' },
+      value: { choices: CHOICES.value, fallback: 'surrogate' },
+      engine: { choices: CHOICES.engine, fallback: 'auto' },
+    });
+    this.o = checked;
+    this.selection = checked.selection as (typeof CHOICES.selection)[number];
+    this.valueSource = checked.value as (typeof CHOICES.value)[number];
+    const engine = checked.engine as (typeof CHOICES.engine)[number];
     this.rng = createRng(context.seed);
     const space = context.space as SearchSpace<unknown>;
     this.structure = exportableStructure(space);

@@ -1,17 +1,31 @@
-import { checkNumber } from '../errors.js';
+import { checkNumber, checkOneOf } from '../errors.js';
 
-/** Per-option [min, max, default]. */
+/** A numeric option: [min, max, default]. */
+export type NumberOption = readonly [number, number, number];
+/** A string option: one of `choices`, `fallback` when absent. */
+export interface ChoiceOption {
+  readonly choices: readonly string[];
+  readonly fallback: string;
+}
+/** Numeric options only (the common case). */
 export type OptionSpec = Record<string, [number, number, number]>;
+/** Options of either kind; error messages list them in the spec's key order. */
+export type StrategyOptionSpec = Record<string, NumberOption | ChoiceOption>;
+
+export type CheckedOptions<S extends StrategyOptionSpec> = {
+  [K in keyof S]: S[K] extends ChoiceOption ? S[K]['choices'][number] : number;
+};
 
 /**
- * Checks a strategy's numeric options: unknown keys are rejected (listing the known ones), values are
- * range-checked with messages naming `<strategy>.<option>`, and defaults fill the rest.
+ * Checks a strategy's options: unknown keys are rejected (listing the known ones), numbers are
+ * range-checked and strings checked against their choices, with messages naming `<strategy>.<option>`,
+ * and defaults fill the rest.
  */
-export function checkStrategyOptions<S extends OptionSpec>(
+export function checkStrategyOptions<S extends StrategyOptionSpec>(
   strategy: string,
   options: Record<string, unknown> | object | undefined,
   spec: S,
-): { [K in keyof S]: number } {
+): CheckedOptions<S> {
   const o = (options ?? {}) as Record<string, unknown>;
   for (const k of Object.keys(o)) {
     if (!(k in spec)) {
@@ -20,9 +34,16 @@ export function checkStrategyOptions<S extends OptionSpec>(
       );
     }
   }
-  const out = {} as { [K in keyof S]: number };
-  for (const [k, [min, max, fallback]] of Object.entries(spec)) {
-    (out as Record<string, number>)[k] = o[k] === undefined ? fallback : checkNumber(`${strategy}.${k}`, o[k], min, max);
+  const out: Record<string, number | string> = {};
+  for (const [k, entry] of Object.entries(spec)) {
+    const name = `${strategy}.${k}`;
+    if (Array.isArray(entry)) {
+      const [min, max, fallback] = entry as NumberOption;
+      out[k] = o[k] === undefined ? fallback : checkNumber(name, o[k], min, max);
+    } else {
+      const { choices, fallback } = entry as ChoiceOption;
+      out[k] = o[k] === undefined ? fallback : checkOneOf(name, o[k], choices);
+    }
   }
-  return out;
+  return out as CheckedOptions<S>;
 }
