@@ -7,7 +7,7 @@ import test from 'ava';
 import { NasxError } from '../../lib/errors.js';
 import { native, type NativeDecisionStructure } from '../../lib/native/binding.js';
 import { DslSpace, bool, choice, constant, object, repeat, tuple, when } from '../../lib/space/dsl.js';
-import { getSpace } from '../../lib/space/index.js';
+import { getSpace, type MlpSpaceArch } from '../../lib/space/index.js';
 import type { SearchSpace } from '../../lib/space/space.js';
 import {
   StructureWalker,
@@ -25,6 +25,7 @@ import { createStrategy } from '../../lib/strategies/registry.js';
 import type { Strategy } from '../../lib/strategies/strategy.js';
 import { Study } from '../../lib/study/study.js';
 import { createRng } from '../../lib/util/rng.js';
+import { drive } from './suite.js';
 import { toyEvaluator, toyScore, toySpace, type Toy } from './toy-space.js';
 
 const target = [3, 1, 2, 0, 3];
@@ -66,16 +67,6 @@ const spaces: { label: string; make: (length?: number, options?: number) => Sear
   { label: 'DSL toy space', make: dslToy },
 ];
 
-function drive(strategy: Strategy<Toy>, space: SearchSpace<Toy>, steps: number, n: number): string[] {
-  const out: string[] = [];
-  for (let s = 0; s < steps; s++) {
-    const asked = strategy.ask(n);
-    strategy.tell(asked.map((arch) => ({ arch, hash: space.hash(arch), score: toyScore(arch, target) })));
-    out.push(...asked.map((a) => space.hash(a)));
-  }
-  return out;
-}
-
 async function sequence(space: SearchSpace<Toy>, seed: number, parallel = 1): Promise<string[]> {
   const study = new Study<Toy>({ space, strategy: 'mcts', evaluator: toyEvaluator(target), budget: { evaluations: 30 }, parallel, seed });
   const summary = await study.run();
@@ -101,16 +92,16 @@ for (const { label, make } of spaces) {
   test(`mcts (${label}): stateDict with proposals in flight resumes the identical sequence`, (t) => {
     const space = make();
     const a = createStrategy('mcts', { space, seed: 11 });
-    drive(a, space, 8, 2);
+    drive(a, 8, 2, space);
     const inFlight = a.ask(2);
     const saved = JSON.parse(JSON.stringify(a.stateDict()));
     const tellInFlight = (s: Strategy<Toy>) => s.tell(inFlight.map((arch) => ({ arch, hash: space.hash(arch), score: toyScore(arch, target) })));
     tellInFlight(a);
-    const continued = drive(a, space, 8, 2);
+    const continued = drive(a, 8, 2, space);
     const b = createStrategy('mcts', { space, seed: 999 });
     b.loadStateDict(saved);
     tellInFlight(b);
-    t.deepEqual(drive(b, space, 8, 2), continued);
+    t.deepEqual(drive(b, 8, 2, space), continued);
   });
 
   test(`mcts (${label}): finds the optimum far faster than enumerating the space`, async (t) => {
@@ -132,7 +123,7 @@ test('mcts: the native and TypeScript engines propose the same sequence', (t) =>
   const run = (engine: string) => {
     const space = dslToy();
     const s = createStrategy('mcts', { space, seed: 5 }, { engine, rollouts: 2048 });
-    return drive(s, space, 12, 3);
+    return drive(s, 12, 3, space);
   };
   t.deepEqual(run('native'), run('typescript'));
 });
@@ -313,13 +304,13 @@ test('the TypeScript wrappers check first and turn engine errors into NasxErrors
 
 test('mcts searches a conditional space (mlp: a repeat count decides how many layer blocks follow)', async (t) => {
   // A conditional space with a known optimum: score rewards wide layers, "gelu", and 3 layers.
-  const space = getSpace('mlp') as DslSpace<{ layers: { units: number; activation: string }[] }>;
-  const score = (a: { layers: { units: number; activation: string }[] }) =>
+  const space = getSpace('mlp');
+  const score = (a: MlpSpaceArch) =>
     -Math.abs(a.layers.length - 3) + a.layers.reduce((s, l) => s + Math.log2(l.units) / 9 + (l.activation === 'gelu' ? 0.5 : 0), 0) / 3;
   const evaluator = {
     name: 'mlp-score',
     calls: 0,
-    async evaluate(candidates: readonly { layers: { units: number; activation: string }[] }[]) {
+    async evaluate(candidates: readonly MlpSpaceArch[]) {
       return candidates.map((arch) => ({ arch, status: 'ok' as const, metrics: { score: score(arch) }, seconds: 0 }));
     },
   };

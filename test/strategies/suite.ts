@@ -6,6 +6,7 @@
 import test from 'ava';
 import { Study } from '../../lib/study/study.js';
 import { createStrategy } from '../../lib/strategies/registry.js';
+import type { SearchSpace } from '../../lib/space/space.js';
 import type { Strategy } from '../../lib/strategies/strategy.js';
 import { toyEvaluator, toyScore, toySpace, type Toy } from './toy-space.js';
 
@@ -24,9 +25,8 @@ async function sequence(name: string, seed: number, budget = 30, parallel = 1) {
   return summary.trials.map((t) => t.hash);
 }
 
-/** Runs ask/tell by hand for `steps` rounds of `n`, scoring with toyScore. */
-function drive(strategy: Strategy<Toy>, steps: number, n: number): string[] {
-  const space = toySpace();
+/** Runs ask/tell by hand for `steps` rounds of `n`, scoring with toyScore; returns the hashes asked. */
+export function drive(strategy: Strategy<Toy>, steps: number, n: number, space: SearchSpace<Toy> = toySpace()): string[] {
   const out: string[] = [];
   for (let s = 0; s < steps; s++) {
     const asked = strategy.ask(n);
