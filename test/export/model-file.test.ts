@@ -108,7 +108,7 @@ test('a missing file and an unwritable output path give clear errors and leave n
   }
   const asDir = path.join(dir, 'a-directory.nasx');
   mkdirSync(asDir);
-  await t.throwsAsync(saveModel(model, asDir), { message: `Cannot write ${asDir}: ${asDir} is a directory` });
+  await t.throwsAsync(saveModel(model, asDir), { message: `Cannot write ${asDir}: it is not a regular file (a directory)` });
   t.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.m.nasx.') || f.startsWith('.a-directory.nasx.')), []);
 });
 
