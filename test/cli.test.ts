@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../lib/util/package-root.js';
@@ -13,6 +13,15 @@ function nasx(...args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+function tempDir(t: { teardown(fn: () => void): void }, prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+// Root may read and write anywhere, so permission errors can only be seen as another user.
+const asUser = process.getuid?.() === 0 ? test.skip : test;
 
 test('train --arch --json prints one JSON object with the documented fields', (t) => {
   const r = nasx('train', '--arch', mlp, '--dataset', 'digits', '--epochs', '2', '--json', '--seed', '1');
@@ -88,6 +97,28 @@ for (const [name, args, message] of usageErrors) {
     t.is(r.stdout, '');
   });
 }
+
+test('--arch or --candidates naming a directory is a usage error, not a stack trace', (t) => {
+  const dir = tempDir(t, 'nasx-cli-');
+  for (const [flag, what] of [['--arch', 'an architecture file'], ['--candidates', 'a candidates file']]) {
+    const r = nasx('train', flag!, dir);
+    t.is(r.code, 2);
+    t.is(r.stderr, `nasx: ${flag} is a directory, not ${what}: ${dir}\n`);
+    t.is(r.stdout, '');
+  }
+});
+
+asUser('an unreadable --arch or --candidates file is a usage error', (t) => {
+  const dir = tempDir(t, 'nasx-cli-');
+  const file = path.join(dir, 'locked.json');
+  writeFileSync(file, mlp);
+  chmodSync(file, 0o000);
+  for (const flag of ['--arch', '--candidates']) {
+    const r = nasx('train', flag, file);
+    t.is(r.code, 2);
+    t.is(r.stderr, `nasx: ${flag} cannot be read (permission denied): ${file}\n`);
+  }
+});
 
 test('malformed JSON is a usage error naming the flag', (t) => {
   const r = nasx('train', '--arch', '{"type":"mlp",');

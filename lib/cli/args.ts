@@ -2,6 +2,7 @@
  * Command-line flag parsing shared by every `nasx` command: strict flags, numbers checked with the
  * same wording as the library's argument errors.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A usage error: printed without a stack, exit code 2. */
@@ -77,4 +78,19 @@ export function choiceFlag<T extends string>(name: string, raw: string | undefin
     throw new UsageError(`Expected one of ${allowed.map((a) => JSON.stringify(a)).join(', ')} for --${name} but received ${received(raw)}`);
   }
   return raw as T;
+}
+
+/**
+ * The text of an input file named by a flag; a directory or an unreadable file is a usage error
+ * naming the flag (`what` says what the file should have been, e.g. "an architecture file").
+ */
+export function readFlagFile(flag: string, file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new UsageError(`${flag} is a directory, not ${what}: ${file}`);
+    if (code === 'EACCES' || code === 'EPERM') throw new UsageError(`${flag} cannot be read (permission denied): ${file}`);
+    throw new UsageError(`${flag} cannot be read: ${file}: ${(err as Error).message}`);
+  }
 }

@@ -1,14 +1,14 @@
 /**
  * `nasx train`: train one architecture (--arch) or a batch of them at once (--candidates FILE.jsonl).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseArch, type Arch } from '../arch/arch.js';
 import { loadDataset } from '../data/load.js';
 import { NasxError } from '../errors.js';
 import { saveModel } from '../export/model-file.js';
 import { toTrainedModel } from '../export/train-model.js';
 import { AbortError, trainCandidates, type TrainOptions, type TrainResult } from '../train.js';
-import { UsageError, choiceFlag, intFlag, numberFlag, parseFlags } from './args.js';
+import { UsageError, choiceFlag, intFlag, numberFlag, parseFlags, readFlagFile } from './args.js';
 import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
 import { ProgressBar, compact, formatSeconds, table } from './progress.js';
 
@@ -58,11 +58,11 @@ function readArchs(values: { arch?: string; candidates?: string }): Arch[] {
     const raw = values.arch.trim();
     if (raw.startsWith('{')) return [parseArch(raw, '--arch')];
     if (!existsSync(raw)) throw new UsageError(`--arch is neither JSON nor an existing file: ${JSON.stringify(raw)}`);
-    return [parseArch(readFileSync(raw, 'utf8'), raw)];
+    return [parseArch(readFlagFile('--arch', raw, 'an architecture file'), raw)];
   }
   if (values.candidates !== undefined) {
     if (!existsSync(values.candidates)) throw new UsageError(`Candidates file not found for --candidates: ${values.candidates}`);
-    const lines = readFileSync(values.candidates, 'utf8').split(/\r?\n/);
+    const lines = readFlagFile('--candidates', values.candidates, 'a candidates file').split(/\r?\n/);
     const archs: Arch[] = [];
     // Lines must be JSON; a structurally invalid architecture is reported as an `invalid` result,
     // so that one bad candidate does not stop the batch.
