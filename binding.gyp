@@ -4,6 +4,8 @@
       "target_name": "nasx",
       "sources": [
         "native/core/parallel.cc",
+        "native/core/memory.cc",
+        "native/core/data_store.cc",
         "native/core/plan.cc",
         "native/core/network.cc",
         "native/core/loss.cc",
@@ -21,6 +23,7 @@
         "native/cuda/cuda_devices_stub.cc",
         "native/binding/addon.cc",
         "native/binding/convert.cc",
+        "native/binding/engine_thread.cc",
         "native/binding/mcts_binding.cc"
       ],
       "include_dirs": ["native"],

@@ -7,9 +7,23 @@ import { lowerArch } from './arch/arch.js';
 import type { Dataset } from './data/dataset.js';
 import { loadDataset, type DatasetSource } from './data/load.js';
 import { AbortError, NasxError, checkInteger, checkNumber, checkOneOf, typeError } from './errors.js';
-import { fromNative, native, type NativeNode, type NativeOptimizerConfig, type NativeProgress, type NativeResult, type NativeTensor } from './native/binding.js';
+import {
+  fromNative,
+  native,
+  type NativeDataset,
+  type NativeNode,
+  type NativeOptimizerConfig,
+  type NativeProgress,
+  type NativeResult,
+  type NativeTensor,
+} from './native/binding.js';
 
-export type CandidateStatus = 'ok' | 'diverged' | 'invalid' | 'failed' | 'cancelled';
+/**
+ * `ok`: trained; `diverged`: the loss stopped being finite; `invalid`: the architecture cannot be
+ * built; `oom`: the candidate would not fit the memory budget (its estimated and allowed bytes are in
+ * `error`); `failed`: anything else went wrong; `cancelled`: stopped by a signal before it finished.
+ */
+export type CandidateStatus = 'ok' | 'diverged' | 'invalid' | 'oom' | 'failed' | 'cancelled';
 
 export interface TrainOptions {
   /** Passes over the training data. Default 1. */
@@ -36,6 +50,12 @@ export interface TrainOptions {
   resolution?: number;
   /** Return the trained weights with each result. Default false. */
   keepWeights?: boolean;
+  /**
+   * Bytes of memory the engine may hold for training in this process while this call's candidates
+   * start (every running job's candidates count). A candidate estimated above it is `oom`; others
+   * wait until enough is free. Default: half of the machine's memory (or of the cgroup limit).
+   */
+  maxMemory?: number;
   /** Cancels training; the promise then rejects with an AbortError that carries the results so far. */
   signal?: AbortSignal;
   /** Per-epoch (and, within long epochs, per-step) progress, per candidate. */
@@ -62,11 +82,15 @@ export interface TrainResult {
   error?: string;
   params: number;
   flops: number;
+  /** The engine's estimate of the peak memory training this candidate takes, in bytes (0 if it was never planned). */
+  memoryBytes: number;
   metrics: TrainMetrics;
   /** Wall-clock seconds from the batch's start to this candidate's finish. */
   seconds: number;
   /** Training samples processed over `seconds`. */
   samplesPerSecond: number;
+  /** Training samples processed (minibatch steps completed × their sizes). */
+  samplesSeen: number;
   epochs: { epoch: number; trainLoss: number; valLoss: number | null; valAccuracy: number | null; seconds: number }[];
   /** Input shape the network was trained on (after resampling). */
   inputShape: [number, number, number];
@@ -85,7 +109,7 @@ export function checkTrainOptions(options: unknown): TrainOptions {
   const o = options as Record<string, unknown>;
   const known = [
     'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'weightDecay', 'warmupFraction', 'seed', 'threads',
-    'dataFraction', 'resolution', 'keepWeights', 'signal', 'onProgress',
+    'dataFraction', 'resolution', 'keepWeights', 'maxMemory', 'signal', 'onProgress',
   ];
   for (const k of Object.keys(o)) {
     if (!known.includes(k)) throw new RangeError(`Unknown option "${k}" for options; known options are ${known.join(', ')}`);
@@ -101,6 +125,7 @@ export function checkTrainOptions(options: unknown): TrainOptions {
   if (o.threads !== undefined) checkInteger('options.threads', o.threads, 1, 1024);
   if (o.dataFraction !== undefined) checkNumber('options.dataFraction', o.dataFraction, 0, 1, { exclusiveMin: true });
   if (o.resolution !== undefined) checkInteger('options.resolution', o.resolution, 0, 4096);
+  if (o.maxMemory !== undefined) checkInteger('options.maxMemory', o.maxMemory, 1 << 20);
   if (o.keepWeights !== undefined && typeof o.keepWeights !== 'boolean') throw typeError('options.keepWeights', 'a boolean', o.keepWeights);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', o.signal);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw typeError('options.onProgress', 'a function', o.onProgress);
@@ -128,9 +153,11 @@ function toResult(arch: Arch, r: NativeResult, data: Dataset): TrainResult {
     status: r.status,
     params: r.params,
     flops: r.flops,
+    memoryBytes: r.memoryBytes,
     metrics,
     seconds: r.seconds,
     samplesPerSecond: r.samplesPerSecond,
+    samplesSeen: r.samplesSeen,
     epochs: r.epochs.map((e) => ({ ...e, valLoss: num(e.valLoss), valAccuracy: num(e.valAccuracy) })),
     inputShape: r.inputShape,
   };
@@ -146,9 +173,11 @@ function invalidResult(arch: Arch, error: string, data: Dataset): TrainResult {
     error,
     params: 0,
     flops: 0,
+    memoryBytes: 0,
     metrics: { trainLoss: null, valLoss: null, testLoss: null, valAccuracy: null, testAccuracy: null },
     seconds: 0,
     samplesPerSecond: 0,
+    samplesSeen: 0,
     epochs: [],
     inputShape: [...data.inputShape] as [number, number, number],
   };
@@ -205,14 +234,7 @@ export async function trainCandidates(
     try {
       job = addon.train(
         lowered,
-        {
-          inputShape: data.inputShape,
-          task: data.task,
-          outputSize: data.outputSize,
-          train: data.train,
-          validation: data.validation.count > 0 ? data.validation : undefined,
-          test: data.test.count > 0 ? data.test : undefined,
-        },
+        engineData(data),
         {
           epochs: opts.epochs,
           batchSize: opts.batchSize,
@@ -226,6 +248,7 @@ export async function trainCandidates(
           dataFraction: opts.dataFraction,
           resolution: opts.resolution,
           keepWeights: opts.keepWeights,
+          maxMemory: opts.maxMemory,
         },
         (event) => {
           if (!onProgress) return;
@@ -257,6 +280,33 @@ export async function trainCandidates(
   const done = results as TrainResult[];
   if (opts.signal?.aborted) throw new AbortError<TrainResult>('training was aborted', done);
   return done;
+}
+
+/** The engine's copy of each Dataset, made the first time it is trained on (see `Dataset`). */
+const engineCopies = new WeakMap<Dataset, { copy: NativeDataset; arrays: unknown[] }>();
+
+function engineArrays(data: Dataset): unknown[] {
+  return [data.train.x, data.train.y, data.validation.x, data.validation.y, data.test.x, data.test.y];
+}
+
+/**
+ * The engine's own copy of `data`: training never reads the caller's typed arrays, so detaching or
+ * transferring them while it runs is harmless.
+ */
+function engineData(data: Dataset): NativeDataset {
+  const arrays = engineArrays(data);
+  const known = engineCopies.get(data);
+  if (known && known.arrays.every((a, i) => a === arrays[i])) return known.copy;
+  const copy = new (native().Dataset)({
+    inputShape: data.inputShape,
+    task: data.task,
+    outputSize: data.outputSize,
+    train: data.train,
+    validation: data.validation.count > 0 ? data.validation : undefined,
+    test: data.test.count > 0 ? data.test : undefined,
+  });
+  engineCopies.set(data, { copy, arrays });
+  return copy;
 }
 
 function isDataset(d: unknown): d is Dataset {

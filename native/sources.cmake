@@ -3,6 +3,8 @@
 set(_nasx_native ${CMAKE_CURRENT_LIST_DIR})
 set(NASX_CORE_SOURCES
   ${_nasx_native}/core/parallel.cc
+  ${_nasx_native}/core/memory.cc
+  ${_nasx_native}/core/data_store.cc
   ${_nasx_native}/core/plan.cc
   ${_nasx_native}/core/network.cc
   ${_nasx_native}/core/loss.cc
@@ -23,6 +25,7 @@ set(NASX_CPU_SOURCES
 set(NASX_BINDING_SOURCES
   ${_nasx_native}/binding/addon.cc
   ${_nasx_native}/binding/convert.cc
+  ${_nasx_native}/binding/engine_thread.cc
   ${_nasx_native}/binding/mcts_binding.cc
 )
 set(NASX_CUDA_SOURCES ${_nasx_native}/cuda/cuda_devices.cu)

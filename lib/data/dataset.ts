@@ -21,6 +21,11 @@ export interface Normalization {
   readonly std: readonly number[];
 }
 
+/**
+ * A data set. The native engine copies its arrays the first time it trains on it and reuses that copy
+ * for later trainings on the same object, so change a data set by making a new Dataset, not by
+ * writing into its arrays.
+ */
 export interface Dataset {
   readonly name: string;
   readonly task: Task;

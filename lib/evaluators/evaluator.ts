@@ -12,7 +12,8 @@ export interface Fidelity {
   resolution?: number;
 }
 
-export type EvalStatus = 'ok' | 'diverged' | 'invalid' | 'failed';
+/** `oom`: the candidate did not fit the memory budget (see `TrainOptions.maxMemory`). */
+export type EvalStatus = 'ok' | 'diverged' | 'invalid' | 'oom' | 'failed';
 
 export interface EvalMetrics {
   /** The metric a search maximises (validation accuracy for classification). */

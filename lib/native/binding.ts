@@ -70,6 +70,7 @@ export interface NativeTrainOptions {
   dataFraction?: number;
   resolution?: number;
   keepWeights?: boolean;
+  maxMemory?: number;
 }
 
 export interface NativeTensor {
@@ -87,10 +88,12 @@ export interface NativeEpoch {
 }
 
 export interface NativeResult {
-  status: 'ok' | 'diverged' | 'invalid' | 'failed' | 'cancelled';
+  status: 'ok' | 'diverged' | 'invalid' | 'oom' | 'failed' | 'cancelled';
   error?: string;
   params: number;
   flops: number;
+  /** The estimated peak memory of training this candidate, in bytes (0 when it could not be planned). */
+  memoryBytes: number;
   inputShape: [number, number, number];
   metrics: { trainLoss: number; valLoss: number; valAccuracy: number; testLoss: number; testAccuracy: number };
   seconds: number;
@@ -191,10 +194,28 @@ export interface NativePrefixStats {
   best: { decisions: number[]; value: number }[];
 }
 
+/** A data set copied into engine memory; training reads only this copy, never the caller's arrays. */
+export interface NativeDataset {
+  /** Bytes the copy holds. */
+  readonly bytes: number;
+}
+
+export interface NativeMemoryInfo {
+  /** Memory this process can use: physical memory, lowered by a cgroup limit or an address-space limit. */
+  availableBytes: number;
+  /** The default `maxMemory`: half of availableBytes. */
+  defaultBudgetBytes: number;
+  /** Bytes the engine's running candidates hold now, process-wide. */
+  heldBytes: number;
+}
+
 export interface NativeBinding {
+  /** Copies a data set into engine memory (validated as `train` validates it). */
+  Dataset: new (data: NativeTrainData) => NativeDataset;
+  memoryInfo(): NativeMemoryInfo;
   train(
     candidates: { nodes: NativeNode[]; optimizer?: NativeOptimizerConfig }[],
-    data: NativeTrainData,
+    data: NativeTrainData | NativeDataset,
     options: NativeTrainOptions,
     onProgress: (event: NativeProgress) => void,
   ): { promise: Promise<NativeResult[]>; cancel(): void };
@@ -286,6 +307,7 @@ export function native(): NativeBinding {
 const CODES: Record<string, NasxErrorCode> = {
   ERR_NASX_INVALID_ARCH: 'ERR_NASX_INVALID_ARCH',
   ERR_NASX_INVALID_ARGUMENT: 'ERR_NASX_INVALID_ARGUMENT',
+  ERR_NASX_OUT_OF_MEMORY: 'ERR_NASX_OUT_OF_MEMORY',
   ERR_NASX_ENGINE: 'ERR_NASX_ENGINE',
 };
 

@@ -14,7 +14,10 @@ import type { Strategy } from '../strategies/strategy.js';
 export interface Budget {
   /** Evaluations (duplicates skipped by dedupe do not count). */
   evaluations?: number;
-  /** Wall-clock seconds; checked between batches (a running batch finishes). */
+  /**
+   * Wall-clock seconds. When they run out, the running batch is stopped (through the evaluator's
+   * signal): candidates it had finished are kept, unfinished ones are dropped, and the study is done.
+   */
   seconds?: number;
 }
 
@@ -206,20 +209,35 @@ export class Study<A> extends EventEmitter {
   }
 
   private async loop(): Promise<StudySummary<A>> {
-    const { space, evaluator, budget, signal } = this.options;
+    const { space, evaluator, budget, signal: userSignal } = this.options;
     const parallel = this.options.parallel ?? 1;
     const dedupe = this.options.dedupe ?? true;
     this.started = performance.now();
     this.state = 'running';
     let emptyRounds = 0;
+    // One signal for the evaluator: the caller's abort, or the time budget running out mid-batch.
+    const stop = new AbortController();
+    let timeUp = false;
+    const onAbort = () => stop.abort(userSignal?.reason);
+    if (userSignal?.aborted) onAbort();
+    else userSignal?.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      budget.seconds === undefined
+        ? undefined
+        : setTimeout(() => {
+            timeUp = true;
+            stop.abort(new Error('the time budget ran out'));
+          }, budget.seconds * 1000);
+    timer?.unref();
+    const signal = stop.signal;
     try {
       for (;;) {
-        if (signal?.aborted) {
+        if (userSignal?.aborted) {
           this.state = 'interrupted';
           break;
         }
         const left = budget.evaluations === undefined ? Infinity : budget.evaluations - this.results.length;
-        if (left <= 0 || (budget.seconds !== undefined && (performance.now() - this.started) / 1000 >= budget.seconds)) {
+        if (left <= 0 || timeUp || (budget.seconds !== undefined && (performance.now() - this.started) / 1000 >= budget.seconds)) {
           this.state = 'done';
           break;
         }
@@ -255,11 +273,13 @@ export class Study<A> extends EventEmitter {
         } catch (err) {
           if (err instanceof AbortError) {
             // Keep what finished before the interruption.
+            const finished: Trial<A>[] = [];
             for (const r of err.results as EvalResult<A>[]) {
               const b = batch.find((x) => x.arch === r.arch);
-              if (b) this.record(r, b.hash);
+              if (b) finished.push(this.record(r, b.hash));
             }
-            this.state = 'interrupted';
+            if (finished.length > 0) this.strategy.tell(finished.map((t) => ({ arch: t.arch, hash: t.hash, score: t.score })));
+            this.state = timeUp && !userSignal?.aborted ? 'done' : 'interrupted';
             break;
           }
           throw err;
@@ -278,6 +298,9 @@ export class Study<A> extends EventEmitter {
       this.failure = (err as Error).message;
       this.finish();
       throw err;
+    } finally {
+      if (timer) clearTimeout(timer);
+      userSignal?.removeEventListener('abort', onAbort);
     }
     this.finish();
     const summary = this.summary();

@@ -1,17 +1,19 @@
-// The nasx addon: argument conversion, asynchronous training jobs with progress and cancellation,
-// and a small synchronous network handle for inspection and gradient tests.
+// The nasx addon: argument conversion, training jobs on engine-owned threads with progress and
+// cancellation, data sets copied into engine memory, and a small synchronous network handle for
+// inspection and gradient tests. Every entry point runs guarded (convert.h): no C++ exception reaches
+// Node, whatever the input.
 #include <napi.h>
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <utility>
 
+#include "../core/data_store.h"
 #include "../core/devices.h"
 #include "../core/loss.h"
+#include "../core/memory.h"
 #include "../core/network.h"
 #include "../core/optimizer.h"
 #include "../core/parallel.h"
@@ -19,20 +21,11 @@
 #include "../core/trainer.h"
 #include "../cpu/kernels.h"
 #include "convert.h"
+#include "engine_thread.h"
 #include "mcts_binding.h"
 
 namespace nasx::binding {
 namespace {
-
-// Per-environment state (one per main thread or worker thread that loads the addon): the cancel flags
-// of running jobs, so that a terminating environment stops its training instead of leaving threads
-// writing into freed buffers.
-struct AddonState {
-  std::mutex mu;
-  std::set<std::shared_ptr<std::atomic<bool>>> running;
-};
-
-AddonState* state_of(Napi::Env env) { return env.GetInstanceData<AddonState>(); }
 
 double js_number(double v) { return v; }
 
@@ -67,6 +60,7 @@ Napi::Object result_to_js(Napi::Env env, const CandidateResult& r) {
   if (!r.error.empty()) o.Set("error", r.error);
   o.Set("params", Napi::Number::New(env, static_cast<double>(r.params)));
   o.Set("flops", Napi::Number::New(env, static_cast<double>(r.flops)));
+  o.Set("memoryBytes", Napi::Number::New(env, static_cast<double>(r.memory_bytes)));
   o.Set("inputShape", shape_array(env, r.input));
   Napi::Object m = Napi::Object::New(env);
   m.Set("trainLoss", nan_or(env, r.train_loss));
@@ -116,106 +110,53 @@ Napi::Object event_to_js(Napi::Env env, const ProgressEvent& e) {
   return o;
 }
 
-// One training job. Progress events and the final settlement both travel through one thread-safe
-// function, so every event reaches JavaScript before the promise settles. The thread-safe function
-// owns a reference to the job (its context) and drops it in its finalizer.
-struct TrainJob {
-  std::vector<Candidate> archs;
-  TrainData data;
-  TrainOptions options;
-  std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
-  std::vector<CandidateResult> results;
-  std::string error_code, error_message;
-  Napi::Promise::Deferred deferred;
-  Napi::ObjectReference keep_alive;  // the data object, whose typed arrays the job reads
-  AddonState* state = nullptr;
-  explicit TrainJob(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
-};
-
-struct JobHolder {
-  std::shared_ptr<TrainJob> job;
-};
-
-struct Message {
-  bool done = false;
-  ProgressEvent event;
-};
-
-void deliver(Napi::Env env, Napi::Function callback, JobHolder* holder, Message* msg) {
-  std::unique_ptr<Message> m(msg);
-  if (env == nullptr) return;  // the environment is shutting down
-  TrainJob* job = holder->job.get();
-  if (!m->done) {
-    try {
-      callback.Call({event_to_js(env, m->event)});
-    } catch (const Napi::Error&) {
-      // The TypeScript wrapper guards user callbacks; nothing thrown here may stop the job.
-    }
-    return;
-  }
-  {
-    std::lock_guard<std::mutex> lock(job->state->mu);
-    job->state->running.erase(job->cancel);
-  }
-  if (!job->error_message.empty()) {
-    job->deferred.Reject(core_error(env, job->error_code, job->error_message).Value());
-  } else {
-    Napi::Array out = Napi::Array::New(env, job->results.size());
-    for (size_t i = 0; i < job->results.size(); ++i) out.Set(static_cast<uint32_t>(i), result_to_js(env, job->results[i]));
-    job->deferred.Resolve(out);
-  }
-  job->keep_alive.Reset();
-}
-
-using Tsfn = Napi::TypedThreadSafeFunction<JobHolder, Message, deliver>;
-
-class TrainWorker final : public Napi::AsyncWorker {
+// A data set copied into engine memory: new Dataset(data) -> { bytes }. Jobs share the copy, so the
+// caller's typed arrays may be changed, detached or transferred once it exists.
+class DatasetHandle final : public Napi::ObjectWrap<DatasetHandle> {
  public:
-  TrainWorker(Napi::Env env, std::shared_ptr<TrainJob> job, Tsfn tsfn)
-      : Napi::AsyncWorker(env, "nasx.train"), job_(std::move(job)), tsfn_(tsfn) {}
-
-  void Execute() override {
-    try {
-      auto progress = [this](const ProgressEvent& e) {
-        auto* m = new Message{false, e};  // ownership passes to deliver()
-        if (tsfn_.NonBlockingCall(m) != napi_ok) delete m;
-      };
-      // On cancellation the results still arrive, unfinished candidates marked "cancelled".
-      job_->results = train_candidates(job_->archs, job_->data, job_->options, job_->cancel.get(), progress);
-    } catch (const CoreError& e) {
-      job_->error_code = e.code();
-      job_->error_message = e.what();
-    } catch (const std::bad_alloc&) {
-      job_->error_code = "engine";
-      job_->error_message = "out of memory";
-    } catch (const std::exception& e) {
-      job_->error_code = "engine";
-      job_->error_message = e.what();
-    }
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Dataset", {InstanceAccessor<&DatasetHandle::Bytes>("bytes")});
   }
 
-  void OnOK() override { settle(); }
-  void OnError(const Napi::Error&) override { settle(); }
+  explicit DatasetHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DatasetHandle>(info) {
+    guarded(info.Env(), [&] {
+      store_ = copy_data(info[0], "data");
+      Napi::MemoryManagement::AdjustExternalMemory(info.Env(), store_->bytes());
+    });
+  }
+  ~DatasetHandle() override {
+    if (store_) Napi::MemoryManagement::AdjustExternalMemory(Env(), -store_->bytes());
+  }
+
+  // Validates a plain data object and copies its splits.
+  static std::shared_ptr<const DataStore> copy_data(const Napi::Value& v, const std::string& name) {
+    const TrainData view = get_train_data(v, name);
+    check_train_inputs(view, TrainOptions{});
+    return DataStore::copy(view);
+  }
+
+  // The store behind `v`: a Dataset handle's, or a fresh copy of a plain data object.
+  static std::shared_ptr<const DataStore> from(const Napi::Value& v, const std::string& name) {
+    if (v.IsObject() && v.As<Napi::Object>().InstanceOf(addon_state(v.Env()).dataset_class.Value()))
+      return Unwrap(v.As<Napi::Object>())->store_;
+    return copy_data(v, name);
+  }
 
  private:
-  void settle() {
-    auto* m = new Message{true, {}};
-    if (tsfn_.BlockingCall(m) != napi_ok) delete m;
-    tsfn_.Release();
-  }
-  std::shared_ptr<TrainJob> job_;
-  Tsfn tsfn_;
+  Napi::Value Bytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(store_->bytes())); }
+  std::shared_ptr<const DataStore> store_;
 };
 
-// train(candidates: { nodes, optimizer? }[], data, options, onProgress: Function) -> { promise, cancel() }
+// train(candidates: { nodes, optimizer? }[], data: Dataset | data object, options, onProgress: Function)
+//   -> { promise, cancel() }
 Napi::Value Train(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto job = std::make_shared<TrainJob>(env);
+  auto archs = std::make_shared<std::vector<Candidate>>();
   if (!info[0].IsArray()) throw_type(env, "archs", "an array of architectures", info[0]);
-  Napi::Array archs = info[0].As<Napi::Array>();
-  for (uint32_t i = 0; i < archs.Length(); ++i) {
+  Napi::Array list = info[0].As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); ++i) {
     const std::string name = "archs[" + std::to_string(i) + "]";
-    Napi::Object entry = get_object(archs.Get(i), name);
+    Napi::Object entry = get_object(list.Get(i), name);
     Candidate c;
     c.nodes = get_nodes(entry.Get("nodes"), name + ".nodes");
     Napi::Value opt = entry.Get("optimizer");
@@ -223,28 +164,28 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
       c.own_optimizer = true;
       c.optimizer = get_optimizer(get_object(opt, name + ".optimizer"), name + ".optimizer");
     }
-    job->archs.push_back(std::move(c));
+    archs->push_back(std::move(c));
   }
-  job->data = get_train_data(info[1], "data");
-  job->options = get_train_options(info[2], "options");
+  auto options = std::make_shared<TrainOptions>(get_train_options(info[2], "options"));
   if (!info[3].IsFunction()) throw_type(env, "onProgress", "a function", info[3]);
-  try {
-    check_train_inputs(job->data, job->options);
-  } catch (const CoreError& e) {
-    throw_core(env, e);
-  }
-  job->keep_alive = Napi::Persistent(info[1].As<Napi::Object>());
-  job->state = state_of(env);
-  {
-    std::lock_guard<std::mutex> lock(job->state->mu);
-    job->state->running.insert(job->cancel);
-  }
-  Tsfn tsfn = Tsfn::New(env, info[3].As<Napi::Function>(), "nasx.progress", 0, 1, new JobHolder{job},
-                        [](Napi::Env, void*, JobHolder* holder) { delete holder; });
-  Napi::Promise promise = job->deferred.Promise();
-  auto* worker = new TrainWorker(env, job, tsfn);  // Napi::AsyncWorker deletes itself when done
-  worker->Queue();
-  std::shared_ptr<std::atomic<bool>> cancel = job->cancel;
+  // The engine reads only its own copy of the data, never the caller's arrays.
+  std::shared_ptr<const DataStore> store = DatasetHandle::from(info[1], "data");
+  check_train_inputs(store->data(), *options);
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  Napi::Promise promise = addon_state(env).threads.start(
+      env, "nasx.train", info[3].As<Napi::Function>(), cancel, [archs, options, store, cancel](const Post& post) -> ResultBuilder {
+        auto progress = [&post](const ProgressEvent& e) {
+          post([e](Napi::Env env, Napi::Function fn) { fn.Call({event_to_js(env, e)}); });
+        };
+        // On cancellation the results still arrive, unfinished candidates marked "cancelled".
+        auto results = std::make_shared<std::vector<CandidateResult>>(
+            train_candidates(*archs, store->data(), *options, cancel.get(), progress));
+        return [results](Napi::Env env) -> Napi::Value {
+          Napi::Array out = Napi::Array::New(env, results->size());
+          for (size_t i = 0; i < results->size(); ++i) out.Set(static_cast<uint32_t>(i), result_to_js(env, (*results)[i]));
+          return out;
+        };
+      });
   Napi::Object handle = Napi::Object::New(env);
   handle.Set("promise", promise);
   handle.Set("cancel", Napi::Function::New(env, [cancel](const Napi::CallbackInfo&) { cancel->store(true); }, "cancel"));
@@ -258,12 +199,7 @@ Napi::Value PlanNetwork(const Napi::CallbackInfo& info) {
   Shape input = get_shape(info[1], "inputShape");
   if (!info[2].IsNumber()) throw_type(env, "outputSize", "a positive integer", info[2]);
   const int outputs = info[2].As<Napi::Number>().Int32Value();
-  Plan plan;
-  try {
-    plan = build_plan(nodes, input, outputs);
-  } catch (const CoreError& e) {
-    throw_core(env, e);
-  }
+  const Plan plan = build_plan(nodes, input, outputs);
   Napi::Object o = Napi::Object::New(env);
   o.Set("params", Napi::Number::New(env, static_cast<double>(plan.param_count)));
   o.Set("flops", Napi::Number::New(env, static_cast<double>(plan.flops)));
@@ -296,12 +232,12 @@ class NetworkHandle final : public Napi::ObjectWrap<NetworkHandle> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Network",
-                       {InstanceMethod<&NetworkHandle::Params>("params"),
-                        InstanceMethod<&NetworkHandle::State>("state"),
-                        InstanceMethod<&NetworkHandle::SetParams>("setParams"),
-                        InstanceMethod<&NetworkHandle::SetState>("setState"),
-                        InstanceMethod<&NetworkHandle::Forward>("forward"),
-                        InstanceMethod<&NetworkHandle::Backward>("backward")});
+                       {InstanceMethod<&NetworkHandle::Guarded<&NetworkHandle::Params>>("params"),
+                        InstanceMethod<&NetworkHandle::Guarded<&NetworkHandle::State>>("state"),
+                        InstanceMethod<&NetworkHandle::Guarded<&NetworkHandle::SetParams>>("setParams"),
+                        InstanceMethod<&NetworkHandle::Guarded<&NetworkHandle::SetState>>("setState"),
+                        InstanceMethod<&NetworkHandle::Guarded<&NetworkHandle::Forward>>("forward"),
+                        InstanceMethod<&NetworkHandle::Guarded<&NetworkHandle::Backward>>("backward")});
   }
 
   // new Network(nodes, inputShape, outputSize, maxBatch, seed)
@@ -316,15 +252,31 @@ class NetworkHandle final : public Napi::ObjectWrap<NetworkHandle> {
     const int outputs = get_int(args, "outputSize", "", 1, 1 << 20, 0, true);
     const int max_batch = get_int(args, "maxBatch", "", 1, 1 << 16, 0, true);
     const double seed = get_number(args, "seed", "", 0, 9007199254740991.0, 0);
-    try {
-      net_ = std::make_unique<Network>(build_plan(nodes, input, outputs), max_batch, cpu_backend());
-    } catch (const CoreError& e) {
-      throw_core(env, e);
-    }
-    net_->init_params(static_cast<std::uint64_t>(seed));
+    guarded(env, [&] {
+      Plan plan = build_plan(nodes, input, outputs);
+      // Budget before allocating: a plan too big for the machine is an error, not an abort.
+      const NetworkLayout layout = layout_network(plan, max_batch);
+      const std::int64_t budget = default_memory_budget();
+      bytes_ = layout.bytes();
+      if (bytes_ > budget)
+        throw CoreError("out_of_memory", "the network needs an estimated " + format_bytes(bytes_) + " (" + std::to_string(bytes_) +
+                                             " bytes) at maxBatch " + std::to_string(max_batch) + ", more than the memory budget of " +
+                                             format_bytes(budget) + " (" + std::to_string(budget) + " bytes)");
+      net_ = std::make_unique<Network>(std::move(plan), max_batch, cpu_backend());
+      net_->init_params(static_cast<std::uint64_t>(seed));
+    });
+    Napi::MemoryManagement::AdjustExternalMemory(env, bytes_);
+  }
+  ~NetworkHandle() override {
+    if (net_) Napi::MemoryManagement::AdjustExternalMemory(Env(), -bytes_);
   }
 
  private:
+  template <Napi::Value (NetworkHandle::*Method)(const Napi::CallbackInfo&)>
+  Napi::Value Guarded(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&] { return (this->*Method)(info); });
+  }
+
   Napi::Value Params(const Napi::CallbackInfo& info) { return tensors_to_js(info.Env(), net_->plan().params, net_->params()); }
   Napi::Value State(const Napi::CallbackInfo& info) { return tensors_to_js(info.Env(), net_->plan().state, net_->state()); }
 
@@ -361,12 +313,7 @@ class NetworkHandle final : public Napi::ObjectWrap<NetworkHandle> {
     input_.assign(x.Data(), x.Data() + x.ElementLength());
     Rng rng(static_cast<std::uint64_t>(seed));
     SerialTeam team;
-    const float* y;
-    try {
-      y = net_->forward(input_.data(), batch, info[2].As<Napi::Boolean>().Value(), &rng, &team);
-    } catch (const CoreError& e) {
-      throw_core(env, e);
-    }
+    const float* y = net_->forward(input_.data(), batch, info[2].As<Napi::Boolean>().Value(), &rng, &team);
     batch_ = batch;
     const size_t n = static_cast<size_t>(batch) * static_cast<size_t>(net_->plan().output_size);
     Napi::Float32Array out = Napi::Float32Array::New(env, n);
@@ -397,6 +344,7 @@ class NetworkHandle final : public Napi::ObjectWrap<NetworkHandle> {
   }
 
   std::unique_ptr<Network> net_;
+  std::int64_t bytes_ = 0;
   std::vector<float> input_;
   int batch_ = 0;
 };
@@ -465,29 +413,7 @@ Napi::Value CosineLr(const Napi::CallbackInfo& info) {
                                           info[2].As<Napi::Number>().Int64Value(), info[3].As<Napi::Number>().Int64Value()));
 }
 
-// A promise settled by a plain function run on the libuv thread pool.
-class PromiseWorker final : public Napi::AsyncWorker {
- public:
-  PromiseWorker(Napi::Env env, std::function<double()> fn)
-      : Napi::AsyncWorker(env, "nasx.measure"), fn_(std::move(fn)), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      value_ = fn_();
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), value_)); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  std::function<double()> fn_;
-  Napi::Promise::Deferred deferred_;
-  double value_ = 0;
-};
-
-// fmaPeak(threads, seconds) -> Promise<GFLOP/s>
+// fmaPeak(threads, seconds) -> Promise<GFLOP/s>, on an engine thread.
 Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object args = Napi::Object::New(env);
@@ -495,13 +421,14 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   args.Set("seconds", info[1]);
   const int threads = get_int(args, "threads", "", 1, 1024, 1, true);
   const double seconds = get_number(args, "seconds", "", 0.01, 60, 0.5);
-  auto* w = new PromiseWorker(env, [threads, seconds] { return cpu::measure_fma_peak_gflops(threads, seconds); });
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  return addon_state(env).threads.start(env, "nasx.fmaPeak", Napi::Function(), cancel, [=](const Post&) -> ResultBuilder {
+    const double gflops = cpu::measure_fma_peak_gflops(threads, seconds, cancel.get());
+    return [gflops](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, gflops); };
+  });
 }
 
-// gemmBenchmark(m, n, k, threads, transA, transB, seconds) -> Promise<GFLOP/s>
+// gemmBenchmark(m, n, k, threads, transA, transB, seconds) -> Promise<GFLOP/s>, on an engine thread.
 Napi::Value GemmBenchmark(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object args = Napi::Object::New(env);
@@ -515,11 +442,16 @@ Napi::Value GemmBenchmark(const Napi::CallbackInfo& info) {
   const bool tb = info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
   args.Set("seconds", info[6]);
   const double seconds = get_number(args, "seconds", "", 0.01, 60, 0.5);
-  auto* w = new PromiseWorker(env, [=] {
+  const std::int64_t bytes = (static_cast<std::int64_t>(m) * k + static_cast<std::int64_t>(k) * n + static_cast<std::int64_t>(m) * n) * 4 +
+                             cpu_backend().gemm_workspace_bytes(m, n, k);
+  if (bytes > default_memory_budget())
+    throw CoreError("out_of_memory", "a " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + " GEMM needs " +
+                                         format_bytes(bytes) + ", more than the memory budget of " + format_bytes(default_memory_budget()));
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  return addon_state(env).threads.start(env, "nasx.gemmBenchmark", Napi::Function(), cancel, [=](const Post&) -> ResultBuilder {
     std::vector<float> a(static_cast<size_t>(m) * k, 0.5f), b(static_cast<size_t>(k) * n, 0.25f), c(static_cast<size_t>(m) * n);
-    std::unique_ptr<Team> team;
-    if (threads > 1) team = std::make_unique<ThreadTeam>(threads);
-    else team = std::make_unique<SerialTeam>();
+    std::unique_ptr<Team> team = make_team(threads);
+    team->set_cancel(cancel.get());
     const int lda = ta ? m : k, ldb = tb ? k : n;
     cpu::sgemm(ta, tb, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), n, team.get());
     const auto start = std::chrono::steady_clock::now();
@@ -530,28 +462,40 @@ Napi::Value GemmBenchmark(const Napi::CallbackInfo& info) {
       ++reps;
       elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     } while (elapsed < seconds);
-    return 2.0 * m * n * k * static_cast<double>(reps) / elapsed / 1e9;
+    cpu::release_gemm_scratch();
+    const double gflops = 2.0 * m * n * k * static_cast<double>(reps) / elapsed / 1e9;
+    return [gflops](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, gflops); };
   });
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
+}
+
+// memoryInfo() -> { availableBytes, defaultBudgetBytes, heldBytes }: what the memory budget sees.
+Napi::Value MemoryInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("availableBytes", Napi::Number::New(env, static_cast<double>(available_memory_bytes())));
+  o.Set("defaultBudgetBytes", Napi::Number::New(env, static_cast<double>(default_memory_budget())));
+  o.Set("heldBytes", Napi::Number::New(env, static_cast<double>(MemoryAccount::global().held())));
+  return o;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* state = new AddonState();
   env.SetInstanceData<AddonState>(state);  // deleted by node-addon-api when the environment goes away
-  env.AddCleanupHook([state] {
-    std::lock_guard<std::mutex> lock(state->mu);
-    for (const auto& flag : state->running) flag->store(true);
-  });
-  exports.Set("train", Napi::Function::New(env, Train, "train"));
-  exports.Set("plan", Napi::Function::New(env, PlanNetwork, "plan"));
-  exports.Set("loss", Napi::Function::New(env, Loss, "loss"));
-  exports.Set("optimizerStep", Napi::Function::New(env, OptimizerStep, "optimizerStep"));
-  exports.Set("cosineLr", Napi::Function::New(env, CosineLr, "cosineLr"));
-  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
-  exports.Set("gemmBenchmark", Napi::Function::New(env, GemmBenchmark, "gemmBenchmark"));
+  // Runs at teardown (process exit, worker termination) before the instance data is freed: every
+  // engine thread of this environment is cancelled and joined, so none outlives what it uses.
+  env.AddCleanupHook([state] { state->threads.shutdown(); });
+  exports.Set("train", Napi::Function::New(env, guarded_entry<Train>, "train"));
+  exports.Set("plan", Napi::Function::New(env, guarded_entry<PlanNetwork>, "plan"));
+  exports.Set("loss", Napi::Function::New(env, guarded_entry<Loss>, "loss"));
+  exports.Set("optimizerStep", Napi::Function::New(env, guarded_entry<OptimizerStep>, "optimizerStep"));
+  exports.Set("cosineLr", Napi::Function::New(env, guarded_entry<CosineLr>, "cosineLr"));
+  exports.Set("fmaPeak", Napi::Function::New(env, guarded_entry<FmaPeak>, "fmaPeak"));
+  exports.Set("gemmBenchmark", Napi::Function::New(env, guarded_entry<GemmBenchmark>, "gemmBenchmark"));
+  exports.Set("memoryInfo", Napi::Function::New(env, guarded_entry<MemoryInfo>, "memoryInfo"));
   exports.Set("Network", NetworkHandle::Define(env));
+  Napi::Function dataset = DatasetHandle::Define(env);
+  state->dataset_class = Napi::Persistent(dataset);
+  exports.Set("Dataset", dataset);
   register_mcts(env, exports);
   Napi::Object info = Napi::Object::New(env);
   info.Set("gemmIsa", cpu::gemm_isa());

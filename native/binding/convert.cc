@@ -248,6 +248,7 @@ TrainOptions get_train_options(const Napi::Value& v, const std::string& name) {
   t.data_fraction = get_number(o, "dataFraction", name, 1e-9, 1.0, 1.0);
   t.resolution = get_int(o, "resolution", name, 0, 1 << 16, 0);
   t.keep_weights = get_bool(o, "keepWeights", name, false);
+  t.max_memory = static_cast<std::int64_t>(get_number(o, "maxMemory", name, 1 << 20, 9007199254740991.0, 0));
   return t;
 }
 
@@ -255,6 +256,7 @@ Napi::Error core_error(Napi::Env env, const std::string& code, const std::string
   std::string js_code = "ERR_NASX_ENGINE";
   if (code == "invalid_arch") js_code = "ERR_NASX_INVALID_ARCH";
   else if (code == "invalid_argument") js_code = "ERR_NASX_INVALID_ARGUMENT";
+  else if (code == "out_of_memory") js_code = "ERR_NASX_OUT_OF_MEMORY";
   Napi::Error e = Napi::Error::New(env, message);
   e.Set("code", Napi::String::New(env, js_code));
   return e;

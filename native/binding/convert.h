@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <new>
 #include <string>
 #include <vector>
 
@@ -37,5 +38,29 @@ Napi::Float32Array get_f32(const Napi::Value& v, const std::string& name, std::i
 // Throws a JS Error with a `code` property (mapped to NasxError by the TypeScript layer).
 [[noreturn]] void throw_core(Napi::Env env, const CoreError& e);
 Napi::Error core_error(Napi::Env env, const std::string& code, const std::string& message);
+
+// Runs an entry point's body so that no C++ exception reaches node-addon-api (which only converts
+// Napi::Error, and lets anything else terminate the process): CoreError becomes an Error with its
+// code, std::bad_alloc ERR_NASX_OUT_OF_MEMORY, any other exception ERR_NASX_ENGINE.
+template <typename Body>
+auto guarded(Napi::Env env, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const CoreError& e) {
+    throw core_error(env, e.code(), e.what());
+  } catch (const std::bad_alloc&) {
+    throw core_error(env, "out_of_memory", "out of memory");
+  } catch (const std::exception& e) {
+    throw core_error(env, "engine", e.what());
+  }
+}
+
+// An exported function whose body runs guarded.
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+Napi::Value guarded_entry(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&] { return Fn(info); });
+}
 
 }  // namespace nasx::binding

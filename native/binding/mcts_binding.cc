@@ -1,4 +1,4 @@
-// mctsRollouts(structure, surrogate, prefixes, options) -> Promise<PrefixStats[]>, on a worker thread;
+// mctsRollouts(structure, surrogate, prefixes, options) -> Promise<PrefixStats[]>, on an engine thread;
 // mctsRolloutsSync(...) -> PrefixStats[], the same work on the calling thread, for callers that must
 // answer synchronously (Strategy.ask). Arguments are converted to core's plain structs and checked
 // before any work starts, so bad input throws synchronously in both; core errors carry a `code`.
@@ -13,6 +13,7 @@
 #include "../core/mcts.h"
 #include "../core/parallel.h"
 #include "convert.h"
+#include "engine_thread.h"
 
 namespace nasx::binding {
 namespace {
@@ -112,20 +113,15 @@ std::unique_ptr<RolloutJob> job_from(const Napi::CallbackInfo& info) {
   }
   if (job->threads == 0) job->threads = hardware_threads();
 
-  try {
-    mcts::check_structure(job->structure);
-    mcts::check_surrogate(job->structure, job->surrogate);
-    for (size_t i = 0; i < job->prefixes.size(); ++i) mcts::check_prefix(job->structure, job->prefixes[i], "prefixes[" + std::to_string(i) + "]");
-  } catch (const CoreError& e) {
-    throw_core(env, e);
-  }
+  mcts::check_structure(job->structure);
+  mcts::check_surrogate(job->structure, job->surrogate);
+  for (size_t i = 0; i < job->prefixes.size(); ++i) mcts::check_prefix(job->structure, job->prefixes[i], "prefixes[" + std::to_string(i) + "]");
   return job;
 }
 
-std::vector<mcts::PrefixStats> run(const RolloutJob& job) {
-  std::unique_ptr<Team> team;
-  if (job.threads > 1) team = std::make_unique<ThreadTeam>(job.threads);
-  else team = std::make_unique<SerialTeam>();
+std::vector<mcts::PrefixStats> run(const RolloutJob& job, const std::atomic<bool>* cancel) {
+  std::unique_ptr<Team> team = make_team(job.threads);
+  team->set_cancel(cancel);
   return mcts::run_rollouts(job.structure, job.surrogate, job.prefixes, job.options, *team);
 }
 
@@ -163,60 +159,27 @@ Napi::Array to_js(Napi::Env env, const std::vector<mcts::PrefixStats>& results) 
   return out;
 }
 
-class RolloutWorker final : public Napi::AsyncWorker {
- public:
-  RolloutWorker(Napi::Env env, std::unique_ptr<RolloutJob> job)
-      : Napi::AsyncWorker(env, "nasx.mctsRollouts"), job_(std::move(job)), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      results_ = run(*job_);
-    } catch (const CoreError& e) {
-      fail(e.code(), e.what());
-    } catch (const std::bad_alloc&) {
-      fail("engine", "out of memory");
-    } catch (const std::exception& e) {
-      fail("engine", e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(to_js(Env(), results_)); }
-  void OnError(const Napi::Error&) override { deferred_.Reject(core_error(Env(), code_, message_).Value()); }
-
- private:
-  void fail(const std::string& code, const std::string& message) {
-    code_ = code;
-    message_ = message;
-    SetError(message);
-  }
-  std::unique_ptr<RolloutJob> job_;
-  Napi::Promise::Deferred deferred_;
-  std::vector<mcts::PrefixStats> results_;
-  std::string code_, message_;
-};
-
 Napi::Value MctsRollouts(const Napi::CallbackInfo& info) {
-  std::unique_ptr<RolloutJob> job = job_from(info);  // throws on bad arguments, before anything is queued
-  auto* worker = new RolloutWorker(info.Env(), std::move(job));  // deletes itself after OnOK/OnError
-  Napi::Promise p = worker->promise();
-  worker->Queue();
-  return p;
+  // Throws on bad arguments, before anything starts.
+  std::shared_ptr<const RolloutJob> job = job_from(info);
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  return addon_state(info.Env()).threads.start(info.Env(), "nasx.mctsRollouts", Napi::Function(), cancel,
+                                               [job, cancel](const Post&) -> ResultBuilder {
+                                                 auto results = std::make_shared<std::vector<mcts::PrefixStats>>(run(*job, cancel.get()));
+                                                 return [results](Napi::Env env) -> Napi::Value { return to_js(env, *results); };
+                                               });
 }
 
 Napi::Value MctsRolloutsSync(const Napi::CallbackInfo& info) {
   const std::unique_ptr<RolloutJob> job = job_from(info);
-  try {
-    return to_js(info.Env(), run(*job));
-  } catch (const CoreError& e) {
-    throw_core(info.Env(), e);
-  }
+  return to_js(info.Env(), run(*job, nullptr));
 }
 
 }  // namespace
 
 void register_mcts(Napi::Env env, Napi::Object exports) {
-  exports.Set("mctsRollouts", Napi::Function::New(env, MctsRollouts, "mctsRollouts"));
-  exports.Set("mctsRolloutsSync", Napi::Function::New(env, MctsRolloutsSync, "mctsRolloutsSync"));
+  exports.Set("mctsRollouts", Napi::Function::New(env, guarded_entry<MctsRollouts>, "mctsRollouts"));
+  exports.Set("mctsRolloutsSync", Napi::Function::New(env, guarded_entry<MctsRolloutsSync>, "mctsRolloutsSync"));
 }
 
 }  // namespace nasx::binding

@@ -40,6 +40,10 @@ class Backend {
                                    std::int64_t n, Team* team) = 0;
   // y[r][c] += bias[c].
   virtual void add_bias(float* y, const float* bias, std::int64_t rows, int cols, Team* team) = 0;
+  // The most scratch memory a GEMM of this size may hold on the calling thread (bytes), and freeing
+  // that thread's scratch, so that memory budgets can count it and candidates do not inherit it.
+  virtual std::int64_t gemm_workspace_bytes(int m, int n, int k) const = 0;
+  virtual void release_workspace() = 0;
 };
 
 // The CPU backend (GEMM micro-kernels with runtime ISA dispatch).

@@ -25,39 +25,97 @@ void sum_rows(const float* dy, std::int64_t rows, int cols, float* out) {
 
 }  // namespace
 
-Network::Network(Plan plan, int max_batch, Backend& backend)
-    : plan_(std::move(plan)), max_batch_(max_batch < 1 ? 1 : max_batch), backend_(backend) {
-  params_.assign(static_cast<size_t>(plan_.param_count), 0.0f);
-  grads_.assign(static_cast<size_t>(plan_.param_count), 0.0f);
-  state_.assign(static_cast<size_t>(plan_.state_count), 0.0f);
-  buf_.resize(plan_.nodes.size());
-  std::int64_t col = 0, scratch = plan_.input.size() * max_batch_;
-  for (size_t i = 0; i < plan_.nodes.size(); ++i) {
-    const PlannedNode& n = plan_.nodes[i];
-    const size_t out = static_cast<size_t>(n.out.size() * max_batch_);
-    buf_[i].out.assign(out, 0.0f);
-    buf_[i].grad.assign(out, 0.0f);
+namespace {
+
+// Kernels index a batch's tensor (and im2col rows, GEMM operands) with 32-bit ints.
+constexpr std::int64_t kMaxTensorElements = (std::int64_t{1} << 31) - 1;
+
+void check_elements(const PlannedNode& n, const char* what, std::int64_t elements, int max_batch) {
+  if (elements > kMaxTensorElements) {
+    throw invalid_arch(n.spec.name + " (" + op_name(n.spec.op) + "): " + what + " holds " + std::to_string(elements) +
+                       " values at a batch of " + std::to_string(max_batch) + "; at most " + std::to_string(kMaxTensorElements) +
+                       " are supported (use a smaller batch size or layer)");
+  }
+}
+
+// im2col floats per sample of a convolution.
+std::int64_t col_row_floats(const PlannedNode& n) {
+  return static_cast<std::int64_t>(n.out.h) * n.out.w * n.spec.kernel * n.spec.kernel * n.in_shapes[0].c;
+}
+
+// Samples per im2col chunk: as many as fit kColBudget floats, at least one, at most the batch.
+std::int64_t conv_chunk_samples(const PlannedNode& n, std::int64_t batch) {
+  const std::int64_t chunk = std::max<std::int64_t>(1, kColBudget / std::max<std::int64_t>(1, col_row_floats(n)));
+  return std::min<std::int64_t>(chunk, batch);
+}
+
+}  // namespace
+
+std::int64_t NetworkLayout::bytes() const {
+  std::int64_t floats = 2 * params + state + 2 * col + scratch;  // parameters and their gradients
+  std::int64_t ints = 0;
+  for (const Node& n : nodes) {
+    floats += 2 * n.out + n.aux + n.stats;
+    ints += n.argmax;
+  }
+  return floats * static_cast<std::int64_t>(sizeof(float)) + ints * static_cast<std::int64_t>(sizeof(int));
+}
+
+NetworkLayout layout_network(const Plan& plan, int max_batch) {
+  const std::int64_t batch = max_batch < 1 ? 1 : max_batch;
+  NetworkLayout l;
+  l.params = plan.param_count;
+  l.state = plan.state_count;
+  l.nodes.resize(plan.nodes.size());
+  std::int64_t col = 0, scratch = plan.input.size() * batch;
+  if (scratch > kMaxTensorElements && !plan.nodes.empty()) check_elements(plan.nodes[0], "its input", scratch, max_batch);
+  for (size_t i = 0; i < plan.nodes.size(); ++i) {
+    const PlannedNode& n = plan.nodes[i];
+    NetworkLayout::Node& b = l.nodes[i];
+    b.out = n.out.size() * batch;
+    check_elements(n, "its output", b.out, max_batch);
     const Shape in = n.in_shapes[0];
-    scratch = std::max(scratch, in.size() * max_batch_);
+    scratch = std::max(scratch, in.size() * batch);
     switch (n.spec.op) {
       case OpKind::BatchNorm:
-        buf_[i].aux.assign(out, 0.0f);
-        buf_[i].stats.assign(static_cast<size_t>(in.c), 0.0f);
+        b.aux = b.out;
+        b.stats = in.c;
         break;
-      case OpKind::Dropout: buf_[i].aux.assign(out, 1.0f); break;
-      case OpKind::MaxPool: buf_[i].argmax.assign(out, 0); break;
+      case OpKind::Dropout: b.aux = b.out; break;
+      case OpKind::MaxPool: b.argmax = b.out; break;
       case OpKind::Conv2d:
         if (!(n.spec.kernel == 1 && n.spec.stride == 1)) {
-          const std::int64_t rows = static_cast<std::int64_t>(conv_chunk(n, max_batch_)) * n.out.h * n.out.w;
-          col = std::max(col, rows * n.spec.kernel * n.spec.kernel * in.c);
+          const std::int64_t rows = conv_chunk_samples(n, batch) * col_row_floats(n);
+          check_elements(n, "its im2col buffer", rows, max_batch);
+          col = std::max(col, rows);
         }
         break;
       default: break;
     }
   }
-  col_.assign(static_cast<size_t>(col), 0.0f);
-  dcol_.assign(static_cast<size_t>(col), 0.0f);
-  scratch_.assign(static_cast<size_t>(scratch), 0.0f);
+  l.col = col;
+  l.scratch = scratch;
+  return l;
+}
+
+Network::Network(Plan plan, int max_batch, Backend& backend)
+    : plan_(std::move(plan)), max_batch_(max_batch < 1 ? 1 : max_batch), backend_(backend) {
+  const NetworkLayout l = layout_network(plan_, max_batch_);
+  params_.assign(static_cast<size_t>(l.params), 0.0f);
+  grads_.assign(static_cast<size_t>(l.params), 0.0f);
+  state_.assign(static_cast<size_t>(l.state), 0.0f);
+  buf_.resize(plan_.nodes.size());
+  for (size_t i = 0; i < plan_.nodes.size(); ++i) {
+    const NetworkLayout::Node& n = l.nodes[i];
+    buf_[i].out.assign(static_cast<size_t>(n.out), 0.0f);
+    buf_[i].grad.assign(static_cast<size_t>(n.out), 0.0f);
+    buf_[i].aux.assign(static_cast<size_t>(n.aux), plan_.nodes[i].spec.op == OpKind::Dropout ? 1.0f : 0.0f);
+    buf_[i].stats.assign(static_cast<size_t>(n.stats), 0.0f);
+    buf_[i].argmax.assign(static_cast<size_t>(n.argmax), 0);
+  }
+  col_.assign(static_cast<size_t>(l.col), 0.0f);
+  dcol_.assign(static_cast<size_t>(l.col), 0.0f);
+  scratch_.assign(static_cast<size_t>(l.scratch), 0.0f);
   // Reset running variances to 1.
   for (const PlannedNode& n : plan_.nodes) {
     if (n.spec.op == OpKind::BatchNorm) {
@@ -95,19 +153,17 @@ const float* Network::out_of(int index, const float* x) const {
 
 float* Network::grad_of(int index, float* dx) { return index < 0 ? dx : buf_[static_cast<size_t>(index)].grad.data(); }
 
-int Network::conv_chunk(const PlannedNode& n, int batch) const {
-  const std::int64_t per_sample =
-      static_cast<std::int64_t>(n.out.h) * n.out.w * n.spec.kernel * n.spec.kernel * n.in_shapes[0].c;
-  const std::int64_t chunk = std::max<std::int64_t>(1, kColBudget / std::max<std::int64_t>(1, per_sample));
-  return static_cast<int>(std::min<std::int64_t>(chunk, batch));
-}
+int Network::conv_chunk(const PlannedNode& n, int batch) const { return static_cast<int>(conv_chunk_samples(n, batch)); }
 
 const float* Network::forward(const float* x, int batch, bool training, Rng* rng, Team* team) {
   if (batch < 1 || batch > max_batch_) throw CoreError("engine", "batch size out of range");
   last_input_ = x;
   last_batch_ = batch;
   last_training_ = training;
-  for (size_t i = 0; i < plan_.nodes.size(); ++i) forward_node(i, x, batch, training, rng, team);
+  for (size_t i = 0; i < plan_.nodes.size(); ++i) {
+    if (team) team->check_cancel();
+    forward_node(i, x, batch, training, rng, team);
+  }
   return buf_.back().out.data();
 }
 
@@ -256,7 +312,10 @@ void Network::backward(const float* dout, float* dx, Team* team) {
   for (size_t i = 0; i < buf_.size(); ++i) std::fill_n(buf_[i].grad.begin(), plan_.nodes[i].out.size() * batch, 0.0f);
   if (dx) std::fill_n(dx, plan_.input.size() * batch, 0.0f);
   std::copy_n(dout, plan_.output_size * static_cast<std::int64_t>(batch), buf_.back().grad.data());
-  for (size_t i = plan_.nodes.size(); i-- > 0;) backward_node(i, last_input_, batch, dx, team);
+  for (size_t i = plan_.nodes.size(); i-- > 0;) {
+    if (team) team->check_cancel();
+    backward_node(i, last_input_, batch, dx, team);
+  }
 }
 
 void Network::dense_backward(const PlannedNode& n, const float* in, const float* dy, float* din, int batch, Team* team) {

@@ -13,9 +13,29 @@ namespace nasx {
 constexpr float kBatchNormEpsilon = 1e-5f;
 constexpr float kBatchNormMomentum = 0.1f;  // running = (1 - m)·running + m·batch statistic
 
+// Floats (and ints) every buffer of a network needs for batches of max_batch samples: what the
+// constructor allocates, so that the memory a candidate needs is known before it is allocated.
+struct NetworkLayout {
+  struct Node {
+    std::int64_t out = 0;      // output and output gradient, each
+    std::int64_t aux = 0;      // batch norm x̂, dropout mask
+    std::int64_t stats = 0;    // batch norm per-channel inverse std
+    std::int64_t argmax = 0;   // max pooling (ints)
+  };
+  std::vector<Node> nodes;
+  std::int64_t params = 0, state = 0;
+  std::int64_t col = 0;        // im2col buffer, and as much again for its gradient
+  std::int64_t scratch = 0;
+  std::int64_t bytes() const;
+};
+
+// Checks that every tensor of the plan, at max_batch samples, fits the kernels' 32-bit indices, and
+// lays out its buffers. Throws CoreError("invalid_arch", ...) naming the node and the size at fault.
+NetworkLayout layout_network(const Plan& plan, int max_batch);
+
 class Network {
  public:
-  // Buffers are sized for batches of at most max_batch samples.
+  // Buffers are sized for batches of at most max_batch samples (see layout_network).
   Network(Plan plan, int max_batch, Backend& backend);
 
   const Plan& plan() const { return plan_; }

@@ -35,6 +35,10 @@ float cosine_lr(float base, std::int64_t step, std::int64_t total, std::int64_t 
 class Optimizer {
  public:
   Optimizer(const OptimizerConfig& cfg, const Plan& plan);
+  // Floats of optimizer state for a plan: one moment for SGD, two for AdamW.
+  static std::int64_t state_floats(const OptimizerConfig& cfg, const Plan& plan) {
+    return plan.param_count * (cfg.kind == OptimizerKind::AdamW ? 2 : 1);
+  }
   // Updates every tensor; large tensors are split into fixed chunks over `team` (element-wise, so the
   // result does not depend on the team's size).
   void step(std::vector<float>& params, const std::vector<float>& grads, float lr, Team* team = nullptr);

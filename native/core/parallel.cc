@@ -1,6 +1,10 @@
 #include "parallel.h"
 
 #include <exception>
+#include <string>
+#include <system_error>
+
+#include "spec.h"
 
 namespace nasx {
 
@@ -25,9 +29,34 @@ inline void cpu_relax() {
 
 }  // namespace
 
+std::thread start_thread(std::function<void()> fn, int index, int count) {
+  try {
+    return std::thread(std::move(fn));
+  } catch (const std::system_error& e) {
+    throw CoreError("threads", "could not start thread " + std::to_string(index + 1) + " of " + std::to_string(count) +
+                                   " (" + e.what() + "); use fewer threads");
+  }
+}
+
+std::unique_ptr<Team> make_team(int size) {
+  if (size <= 1) return std::make_unique<SerialTeam>();
+  return std::make_unique<ThreadTeam>(size);
+}
+
 ThreadTeam::ThreadTeam(int size) : size_(size < 1 ? 1 : size) {
   helpers_.reserve(static_cast<size_t>(size_ - 1));
-  for (int i = 1; i < size_; ++i) helpers_.emplace_back([this, i] { helper_loop(i); });
+  try {
+    for (int i = 1; i < size_; ++i) helpers_.push_back(start_thread([this, i] { helper_loop(i); }, i, size_));
+  } catch (...) {
+    // The destructor does not run for a half-built object: stop and join the helpers started so far.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_.store(true);
+    }
+    work_cv_.notify_all();
+    for (auto& t : helpers_) t.join();
+    throw;
+  }
 }
 
 ThreadTeam::~ThreadTeam() {
@@ -50,6 +79,7 @@ void ThreadTeam::run_chunks() {
       fn = fn_;
     }
     try {
+      check_cancel();
       (*fn)(i);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu_);

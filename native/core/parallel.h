@@ -4,12 +4,21 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 namespace nasx {
+
+// Thrown by parallel loops (and by explicit checks between layers and batches) once the cancel flag
+// of the team's job is set, so that a long step stops within one chunk of work.
+class Cancelled : public std::exception {
+ public:
+  const char* what() const noexcept override { return "cancelled"; }
+};
 
 // A group of threads that can run a parallel loop. Kernels receive a Team* and split their work
 // into a fixed number of chunks that depends only on the problem (never on timing), so results
@@ -20,7 +29,18 @@ class Team {
   virtual int size() const = 0;
   // Runs fn(i) for every i in [0, n), spread over the team's threads; returns when all are done.
   // Exceptions thrown by fn are captured and the first one is rethrown on the calling thread.
+  // Once the cancel flag is set, chunks not yet started are skipped and Cancelled is thrown.
   virtual void parallel_for(int n, const std::function<void(int)>& fn) = 0;
+
+  // The flag (owned by the caller, outliving the team's use) that cancels the team's loops.
+  void set_cancel(const std::atomic<bool>* flag) { cancel_ = flag; }
+  bool cancelled() const { return cancel_ != nullptr && cancel_->load(std::memory_order_relaxed); }
+  void check_cancel() const {
+    if (cancelled()) throw Cancelled();
+  }
+
+ protected:
+  const std::atomic<bool>* cancel_ = nullptr;
 };
 
 // A team of one: runs everything inline on the calling thread.
@@ -28,7 +48,10 @@ class SerialTeam final : public Team {
  public:
   int size() const override { return 1; }
   void parallel_for(int n, const std::function<void(int)>& fn) override {
-    for (int i = 0; i < n; ++i) fn(i);
+    for (int i = 0; i < n; ++i) {
+      check_cancel();
+      fn(i);
+    }
   }
 };
 
@@ -37,6 +60,7 @@ class SerialTeam final : public Team {
 // GEMM) with a little serial work in between, and a futex wake-up costs as much as a small GEMM.
 class ThreadTeam final : public Team {
  public:
+  // Throws CoreError("threads", ...) when the system refuses a thread (after stopping the ones started).
   explicit ThreadTeam(int size);
   ~ThreadTeam() override;
   ThreadTeam(const ThreadTeam&) = delete;
@@ -64,5 +88,12 @@ class ThreadTeam final : public Team {
 
 // Number of hardware threads, at least 1.
 int hardware_threads();
+
+// A team of `size` threads (a SerialTeam for 1). Throws CoreError("threads", ...) as ThreadTeam does.
+std::unique_ptr<Team> make_team(int size);
+
+// Starts a thread running fn; a refusal by the system becomes CoreError("threads", ...) whose message
+// says which thread of how many could not be started and why.
+std::thread start_thread(std::function<void()> fn, int index, int count);
 
 }  // namespace nasx

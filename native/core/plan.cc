@@ -209,6 +209,9 @@ class Planner {
 
 Plan build_plan(const std::vector<NodeSpec>& nodes, Shape input, int output_size) {
   if (input.h < 1 || input.w < 1 || input.c < 1) throw invalid_arch("input shape must be positive but got " + input.str());
+  if (input.size() > kMaxActivation)
+    throw invalid_arch("the input shape " + input.str() + " has " + std::to_string(input.size()) + " values per sample; at most " +
+                       std::to_string(kMaxActivation) + " are supported");
   if (output_size < 1) throw invalid_arch("output size must be positive but got " + std::to_string(output_size));
   if (nodes.empty()) throw invalid_arch("the network has no layers");
   if (nodes.size() > static_cast<size_t>(kMaxNodes))

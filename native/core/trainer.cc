@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "loss.h"
+#include "memory.h"
 #include "network.h"
 #include "parallel.h"
 #include "rng.h"
@@ -21,6 +23,7 @@ const char* status_name(CandidateStatus s) {
     case CandidateStatus::Ok: return "ok";
     case CandidateStatus::Diverged: return "diverged";
     case CandidateStatus::Invalid: return "invalid";
+    case CandidateStatus::OutOfMemory: return "oom";
     case CandidateStatus::Failed: return "failed";
     case CandidateStatus::Cancelled: return "cancelled";
   }
@@ -68,101 +71,161 @@ std::vector<std::vector<std::pair<int, float>>> area_weights(int in, int out) {
   return w;
 }
 
-struct Prepared {
-  Shape input;
-  std::vector<float> train, validation, test;  // resampled copies (empty when unchanged)
-  TrainData data;
-};
-
-void prepare(const TrainData& d, const TrainOptions& o, Prepared& p) {
-  p.data = d;
-  p.input = d.input;
-  if (o.resolution <= 0 || o.resolution == d.input.h) return;
-  const int out_h = o.resolution;
-  const int out_w = std::max(1, static_cast<int>(std::lround(static_cast<double>(d.input.w) * out_h / d.input.h)));
-  const Shape out{out_h, out_w, d.input.c};
-  auto one = [&](const DataSplit& s, std::vector<float>& buf, DataSplit& dst) {
-    if (s.count == 0) return;
-    buf.assign(static_cast<size_t>(s.count * out.size()), 0.0f);
-    resample_images(s.x, s.count, d.input, out_h, out_w, buf.data());
-    dst.x = buf.data();
-  };
-  one(d.train, p.train, p.data.train);
-  one(d.validation, p.validation, p.data.validation);
-  one(d.test, p.test, p.data.test);
-  p.data.input = out;
-  p.input = out;
-}
-
 struct Evaluation {
   double loss = std::numeric_limits<double>::quiet_NaN();
   double accuracy = std::numeric_limits<double>::quiet_NaN();
 };
 
-Evaluation evaluate(Network& net, const TrainData& d, const DataSplit& s, Team* team) {
-  Evaluation e;
-  if (s.count == 0) return e;
-  const int bs = net.max_batch();
-  const std::int64_t in = d.input.size();
-  double loss = 0.0;
-  std::int64_t correct = 0;
-  for (std::int64_t start = 0; start < s.count; start += bs) {
-    const int n = static_cast<int>(std::min<std::int64_t>(bs, s.count - start));
-    // Samples are contiguous in the split: the network reads them in place.
-    const float* out = net.forward(s.x + start * in, n, false, nullptr, team);
-    LossResult r = d.task == Task::Classification
-                       ? softmax_cross_entropy(out, s.labels + start, n, d.output_size, nullptr)
-                       : mean_squared_error(out, s.targets + start * d.output_size, n, d.output_size, nullptr);
-    loss += r.loss * n;
-    correct += r.correct;
+// Everything a job's candidates share: the data as the engine was given it, the training subset, the
+// input shape after resampling, and the memory limit.
+struct JobContext {
+  const TrainData& data;
+  const TrainOptions& options;
+  Shape input;                        // what the networks see (after resampling)
+  std::unique_ptr<Resampler> resampler;  // null when the data is used at its own resolution
+  std::vector<std::int32_t> subset;   // training samples used, sorted; reshuffled per epoch
+  std::int64_t memory_limit = 0;
+  Clock::time_point start;
+  const std::atomic<bool>* cancel;
+  const ProgressFn& progress;
+};
+
+// The largest scratch any GEMM of the network asks the backend for.
+std::int64_t gemm_workspace_bytes(const Plan& plan, int batch, const Backend& backend) {
+  std::int64_t most = 0;
+  auto gemm = [&](std::int64_t m, std::int64_t n, std::int64_t k) {
+    most = std::max(most, backend.gemm_workspace_bytes(static_cast<int>(m), static_cast<int>(n), static_cast<int>(k)));
+  };
+  for (const PlannedNode& n : plan.nodes) {
+    const Shape in = n.in_shapes[0];
+    if (n.spec.op == OpKind::Dense) {
+      gemm(batch, n.spec.units, in.size());
+      gemm(in.size(), n.spec.units, batch);
+      gemm(batch, in.size(), n.spec.units);
+    } else if (n.spec.op == OpKind::Conv2d) {
+      const std::int64_t hw = static_cast<std::int64_t>(n.out.h) * n.out.w;
+      const std::int64_t kkc = static_cast<std::int64_t>(n.spec.kernel) * n.spec.kernel * in.c;
+      // im2col chunks hold at most the whole batch.
+      const std::int64_t rows = hw * batch;
+      gemm(rows, n.spec.filters, kkc);
+      gemm(kkc, n.spec.filters, rows);
+      gemm(rows, kkc, n.spec.filters);
+    }
   }
-  e.loss = loss / static_cast<double>(s.count);
-  if (d.task == Task::Classification) e.accuracy = static_cast<double>(correct) / static_cast<double>(s.count);
-  return e;
+  return most;
+}
+
+// The peak bytes one candidate's training holds: the network's buffers, the optimizer's moments, GEMM
+// scratch, the minibatch buffers, its epoch permutation and, when kept, the copy of its weights.
+std::int64_t candidate_bytes(const Plan& plan, const NetworkLayout& layout, const OptimizerConfig& cfg, const JobContext& job,
+                             const Backend& backend) {
+  const TrainOptions& o = job.options;
+  const TrainData& d = job.data;
+  const std::int64_t bs = o.batch_size;
+  constexpr std::int64_t f = sizeof(float);
+  std::int64_t bytes = layout.bytes();
+  bytes += Optimizer::state_floats(cfg, plan) * f;
+  bytes += gemm_workspace_bytes(plan, o.batch_size, backend);
+  bytes += bs * d.input.size() * f;                                 // gathered minibatch
+  if (job.resampler) bytes += bs * job.input.size() * f;            // its resampled copy
+  bytes += bs * (d.task == Task::Classification ? 4 : d.output_size * f) + bs * d.output_size * f;  // targets, d(loss)/d(output)
+  bytes += static_cast<std::int64_t>(job.subset.size()) * 4;        // this epoch's order
+  if (o.keep_weights) bytes += (plan.param_count + plan.state_count) * f;
+  return bytes + (std::int64_t{1} << 20);                           // bookkeeping: epochs, tensor lists, thread stacks touched
 }
 
 class CandidateRun {
  public:
-  CandidateRun(int index, const Candidate& candidate, const TrainData& d, const TrainOptions& o,
-               const std::vector<std::vector<std::int32_t>>& order, Clock::time_point start,
-               const std::atomic<bool>* cancel, const ProgressFn& progress, CandidateResult& result)
-      : index_(index), arch_(candidate.nodes), opt_cfg_(candidate.own_optimizer ? candidate.optimizer : o.optimizer), d_(d), o_(o), order_(order), start_(start), cancel_(cancel), progress_(progress),
-        r_(result) {}
+  CandidateRun(int index, const Candidate& candidate, const JobContext& job, CandidateResult& result)
+      : index_(index), arch_(candidate.nodes), opt_cfg_(candidate.own_optimizer ? candidate.optimizer : job.options.optimizer),
+        job_(job), d_(job.data), o_(job.options), r_(result) {}
 
-  void run(Team* team) {
-    r_.input = d_.input;
-    std::unique_ptr<Network> net;
+  // Never throws: every failure becomes the candidate's status.
+  void run(Team* team, Backend& backend) {
+    r_.input = job_.input;
     try {
-      Plan plan = build_plan(arch_, d_.input, d_.output_size);
-      r_.params = plan.param_count;
-      r_.flops = plan.flops;
-      net = std::make_unique<Network>(std::move(plan), o_.batch_size, cpu_backend());
-    } catch (const CoreError& e) {
-      r_.status = e.code() == "invalid_arch" ? CandidateStatus::Invalid : CandidateStatus::Failed;
-      r_.error = e.what();
-      return;
-    }
-    try {
-      train(*net, team);
+      attempt(team, backend);
+    } catch (const Cancelled&) {
+      fail(CandidateStatus::Cancelled, "cancelled");
     } catch (const std::bad_alloc&) {
-      r_.status = CandidateStatus::Failed;
-      r_.error = "out of memory while training";
+      fail(CandidateStatus::OutOfMemory, "ran out of memory while training (estimated " + format_bytes(r_.memory_bytes) +
+                                             ", memory budget " + format_bytes(job_.memory_limit) + ")");
+    } catch (const CoreError& e) {
+      fail(e.code() == "invalid_arch" ? CandidateStatus::Invalid : CandidateStatus::Failed, e.what());
     } catch (const std::exception& e) {
-      r_.status = CandidateStatus::Failed;
-      r_.error = e.what();
+      fail(CandidateStatus::Failed, e.what());
+    } catch (...) {
+      fail(CandidateStatus::Failed, "unknown error");
     }
-    r_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    r_.seconds = std::chrono::duration<double>(Clock::now() - job_.start).count();
     r_.samples_per_second = r_.seconds > 0 ? static_cast<double>(r_.samples_seen) / r_.seconds : 0.0;
-    if (o_.keep_weights && r_.status == CandidateStatus::Ok) {
-      r_.tensors = net->plan().params;
-      r_.state_tensors = net->plan().state;
-      r_.weights = net->params();
-      r_.state = net->state();
-    }
+    backend.release_workspace();
   }
 
  private:
-  bool cancelled() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
+  bool cancelled() const { return job_.cancel && job_.cancel->load(std::memory_order_relaxed); }
+
+  void fail(CandidateStatus status, const std::string& error) {
+    r_.status = status;
+    r_.error = error;
+  }
+
+  void attempt(Team* team, Backend& backend) {
+    if (cancelled()) throw Cancelled();  // a queued candidate allocates nothing once cancelled
+    Plan plan = build_plan(arch_, job_.input, d_.output_size);
+    r_.params = plan.param_count;
+    r_.flops = plan.flops;
+    const NetworkLayout layout = layout_network(plan, o_.batch_size);
+    r_.memory_bytes = candidate_bytes(plan, layout, opt_cfg_, job_, backend);
+    if (r_.memory_bytes > job_.memory_limit) {
+      fail(CandidateStatus::OutOfMemory,
+           "needs an estimated " + format_bytes(r_.memory_bytes) + " (" + std::to_string(r_.memory_bytes) + " bytes) to train at batch size " +
+               std::to_string(o_.batch_size) + ", more than the memory budget of " + format_bytes(job_.memory_limit) + " (" +
+               std::to_string(job_.memory_limit) + " bytes; maxMemory)");
+      return;
+    }
+    // Wait until the engine's running work leaves room for this candidate.
+    if (!MemoryAccount::global().acquire(r_.memory_bytes, job_.memory_limit, job_.cancel)) throw Cancelled();
+    MemoryReservation held(r_.memory_bytes);
+    Network net(std::move(plan), o_.batch_size, backend);
+    train(net, team);
+    if (o_.keep_weights && r_.status == CandidateStatus::Ok) {
+      r_.tensors = net.plan().params;
+      r_.state_tensors = net.plan().state;
+      r_.weights = net.params();
+      r_.state = net.state();
+    }
+  }
+
+  // The network's input for `count` samples starting at `x` (resampled into rbuf_ when needed).
+  const float* network_input(const float* x, std::int64_t count) {
+    if (!job_.resampler) return x;
+    job_.resampler->apply(x, count, rbuf_.data());
+    return rbuf_.data();
+  }
+
+  Evaluation evaluate(Network& net, const DataSplit& s, Team* team) {
+    Evaluation e;
+    if (s.count == 0) return e;
+    const int bs = net.max_batch();
+    const std::int64_t in = d_.input.size();
+    double loss = 0.0;
+    std::int64_t correct = 0;
+    for (std::int64_t start = 0; start < s.count; start += bs) {
+      team->check_cancel();
+      const int n = static_cast<int>(std::min<std::int64_t>(bs, s.count - start));
+      // Samples are contiguous in the split: at their own resolution the network reads them in place.
+      const float* out = net.forward(network_input(s.x + start * in, n), n, false, nullptr, team);
+      LossResult r = d_.task == Task::Classification
+                         ? softmax_cross_entropy(out, s.labels + start, n, d_.output_size, nullptr)
+                         : mean_squared_error(out, s.targets + start * d_.output_size, n, d_.output_size, nullptr);
+      loss += r.loss * n;
+      correct += r.correct;
+    }
+    e.loss = loss / static_cast<double>(s.count);
+    if (d_.task == Task::Classification) e.accuracy = static_cast<double>(correct) / static_cast<double>(s.count);
+    return e;
+  }
 
   void train(Network& net, Team* team) {
     net.init_params(derive_seed(o_.seed, 0xA7C1));
@@ -172,25 +235,26 @@ class CandidateRun {
     const int bs = o_.batch_size;
     const int out = d_.output_size;
     std::vector<float> xbuf(static_cast<size_t>(bs * in));
+    if (job_.resampler) rbuf_.assign(static_cast<size_t>(bs * job_.input.size()), 0.0f);
     std::vector<std::int32_t> lbuf(static_cast<size_t>(bs));
     std::vector<float> tbuf(d_.task == Task::Regression ? static_cast<size_t>(bs * out) : 0);
     std::vector<float> dout(static_cast<size_t>(bs * out));
-    const std::int64_t n = static_cast<std::int64_t>(order_.empty() ? 0 : order_[0].size());
+    std::vector<std::int32_t> idx;
+    const std::int64_t n = static_cast<std::int64_t>(job_.subset.size());
     const std::int64_t steps_per_epoch = (n + bs - 1) / bs;
     const std::int64_t total = steps_per_epoch * o_.epochs;
     const std::int64_t warmup = static_cast<std::int64_t>(std::floor(o_.warmup_fraction * static_cast<double>(total)));
     const std::int64_t report_every = std::max<std::int64_t>(1, steps_per_epoch / 20);
     std::int64_t global = 0;
     for (int epoch = 0; epoch < o_.epochs; ++epoch) {
-      const std::vector<std::int32_t>& idx = order_[static_cast<size_t>(epoch)];
+      // Each epoch's order comes from (seed, epoch) when the epoch starts, not all epochs up front.
+      idx = job_.subset;
+      Rng order_rng(derive_seed(o_.seed, 0x5EED, static_cast<std::uint64_t>(epoch)));
+      for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[static_cast<size_t>(order_rng.below(i))]);
       double loss_sum = 0.0;
       std::int64_t seen = 0;
       for (std::int64_t s = 0; s < steps_per_epoch; ++s, ++global) {
-        if (cancelled()) {
-          r_.status = CandidateStatus::Cancelled;
-          r_.error = "cancelled";
-          return;
-        }
+        team->check_cancel();
         const std::int64_t begin = s * bs;
         const int b = static_cast<int>(std::min<std::int64_t>(bs, n - begin));
         for (int j = 0; j < b; ++j) {
@@ -199,7 +263,7 @@ class CandidateRun {
           if (d_.task == Task::Classification) lbuf[static_cast<size_t>(j)] = d_.train.labels[src];
           else std::copy_n(d_.train.targets + src * out, out, tbuf.data() + j * out);
         }
-        const float* y = net.forward(xbuf.data(), b, true, &dropout_rng, team);
+        const float* y = net.forward(network_input(xbuf.data(), b), b, true, &dropout_rng, team);
         const LossResult lr = d_.task == Task::Classification
                                   ? softmax_cross_entropy(y, lbuf.data(), b, out, dout.data())
                                   : mean_squared_error(y, tbuf.data(), b, out, dout.data());
@@ -216,7 +280,7 @@ class CandidateRun {
         loss_sum += lr.loss * b;
         seen += b;
         r_.samples_seen += b;
-        if (progress_ && (s + 1) % report_every == 0 && s + 1 < steps_per_epoch) {
+        if (job_.progress && (s + 1) % report_every == 0 && s + 1 < steps_per_epoch) {
           ProgressEvent ev;
           ev.kind = ProgressEvent::Kind::Step;
           ev.candidate = index_;
@@ -225,17 +289,17 @@ class CandidateRun {
           ev.step = s + 1;
           ev.steps = steps_per_epoch;
           ev.train_loss = loss_sum / static_cast<double>(seen);
-          ev.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
-          progress_(ev);
+          ev.seconds = std::chrono::duration<double>(Clock::now() - job_.start).count();
+          job_.progress(ev);
         }
       }
-      const Evaluation val = evaluate(net, d_, d_.validation, team);
+      const Evaluation val = evaluate(net, d_.validation, team);
       EpochRecord rec;
       rec.epoch = epoch + 1;
       rec.train_loss = seen > 0 ? loss_sum / static_cast<double>(seen) : 0.0;
       rec.val_loss = val.loss;
       rec.val_accuracy = val.accuracy;
-      rec.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+      rec.seconds = std::chrono::duration<double>(Clock::now() - job_.start).count();
       r_.epochs.push_back(rec);
       r_.train_loss = rec.train_loss;
       r_.val_loss = val.loss;
@@ -245,7 +309,7 @@ class CandidateRun {
         r_.error = "validation loss became non-finite at epoch " + std::to_string(epoch + 1);
         return;
       }
-      if (progress_) {
+      if (job_.progress) {
         ProgressEvent ev;
         ev.kind = ProgressEvent::Kind::Epoch;
         ev.candidate = index_;
@@ -257,10 +321,10 @@ class CandidateRun {
         ev.val_loss = rec.val_loss;
         ev.val_accuracy = rec.val_accuracy;
         ev.seconds = rec.seconds;
-        progress_(ev);
+        job_.progress(ev);
       }
     }
-    const Evaluation test = evaluate(net, d_, d_.test, team);
+    const Evaluation test = evaluate(net, d_.test, team);
     r_.test_loss = test.loss;
     r_.test_accuracy = test.accuracy;
   }
@@ -268,13 +332,11 @@ class CandidateRun {
   int index_;
   const std::vector<NodeSpec>& arch_;
   OptimizerConfig opt_cfg_;
+  const JobContext& job_;
   const TrainData& d_;
   const TrainOptions& o_;
-  const std::vector<std::vector<std::int32_t>>& order_;
-  Clock::time_point start_;
-  const std::atomic<bool>* cancel_;
-  const ProgressFn& progress_;
   CandidateResult& r_;
+  std::vector<float> rbuf_;  // resampled minibatch
 };
 
 }  // namespace
@@ -298,25 +360,21 @@ std::vector<CandidateResult> train_candidates(const std::vector<Candidate>& arch
                                               const TrainOptions& options, const std::atomic<bool>* cancel,
                                               const ProgressFn& progress) {
   check_train_inputs(data, options);
-  const auto start = Clock::now();
-  Prepared prep;
-  prepare(data, options, prep);
+  JobContext job{data, options, resampled_shape(data.input, options.resolution), nullptr, {}, 0, Clock::now(), cancel, progress};
+  if (job.input != data.input) job.resampler = std::make_unique<Resampler>(data.input, job.input.h, job.input.w);
+  job.memory_limit = options.max_memory > 0 ? options.max_memory : default_memory_budget();
 
   // The shared data stream: a seeded subset of the training split, reshuffled every epoch.
-  std::vector<std::int32_t> subset(static_cast<size_t>(data.train.count));
-  std::iota(subset.begin(), subset.end(), 0);
+  job.subset.resize(static_cast<size_t>(data.train.count));
+  std::iota(job.subset.begin(), job.subset.end(), 0);
   if (options.data_fraction < 1.0) {
     Rng rng(derive_seed(options.seed, 0xF4AC));
+    auto& subset = job.subset;
     for (size_t i = subset.size(); i > 1; --i) std::swap(subset[i - 1], subset[static_cast<size_t>(rng.below(i))]);
     const auto keep = static_cast<size_t>(std::max<double>(1.0, std::ceil(options.data_fraction * static_cast<double>(subset.size()))));
     subset.resize(keep);
+    subset.shrink_to_fit();
     std::sort(subset.begin(), subset.end());
-  }
-  std::vector<std::vector<std::int32_t>> order(static_cast<size_t>(options.epochs), subset);
-  for (int e = 0; e < options.epochs; ++e) {
-    Rng rng(derive_seed(options.seed, 0x5EED, static_cast<std::uint64_t>(e)));
-    auto& v = order[static_cast<size_t>(e)];
-    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<size_t>(rng.below(i))]);
   }
 
   const int k = static_cast<int>(archs.size());
@@ -324,47 +382,80 @@ std::vector<CandidateResult> train_candidates(const std::vector<Candidate>& arch
   if (k == 0) return results;
   const int threads = options.threads > 0 ? options.threads : hardware_threads();
   const int workers = std::min(k, threads);
+  // With fewer candidates than threads, each candidate gets a team of threads for its kernels.
+  auto team_size = [&](int w) { return k >= threads ? 1 : threads / k + (w < threads % k ? 1 : 0); };
+  // Every thread is started before any work, so that a refusal by the system fails the job cleanly.
+  std::vector<std::unique_ptr<Team>> teams;
+  for (int w = 0; w < workers; ++w) {
+    teams.push_back(make_team(team_size(w)));
+    teams.back()->set_cancel(cancel);
+  }
   std::atomic<int> next{0};
-  auto work = [&](int team_size) {
-    std::unique_ptr<Team> team;
-    if (team_size > 1) team = std::make_unique<ThreadTeam>(team_size);
-    else team = std::make_unique<SerialTeam>();
+  std::mutex go_mu;
+  std::condition_variable go_cv;
+  int go = 0;  // 0: wait, 1: run, -1: give up
+  auto work = [&](int w) {
+    {
+      std::unique_lock<std::mutex> lock(go_mu);
+      go_cv.wait(lock, [&] { return go != 0; });
+      if (go < 0) return;
+    }
     for (int i = next.fetch_add(1); i < k; i = next.fetch_add(1)) {
-      CandidateRun run(i, archs[static_cast<size_t>(i)], prep.data, options, order, start, cancel, progress,
-                       results[static_cast<size_t>(i)]);
-      run.run(team.get());
+      CandidateRun run(i, archs[static_cast<size_t>(i)], job, results[static_cast<size_t>(i)]);
+      run.run(teams[static_cast<size_t>(w)].get(), cpu_backend());
     }
   };
-  // With fewer candidates than threads, each candidate gets a team of threads for its kernels.
   std::vector<std::thread> pool;
-  for (int w = 1; w < workers; ++w) {
-    const int team_size = k >= threads ? 1 : threads / k + (w < threads % k ? 1 : 0);
-    pool.emplace_back(work, team_size);
+  auto release = [&](int value) {
+    {
+      std::lock_guard<std::mutex> lock(go_mu);
+      go = value;
+    }
+    go_cv.notify_all();
+  };
+  try {
+    for (int w = 1; w < workers; ++w) pool.push_back(start_thread([&work, w] { work(w); }, w, workers));
+  } catch (...) {
+    release(-1);
+    for (auto& t : pool) t.join();
+    throw;
   }
-  work(k >= threads ? 1 : threads / k + (0 < threads % k ? 1 : 0));
+  release(1);
+  work(0);
   for (auto& t : pool) t.join();
   return results;
 }
 
-void resample_images(const float* x, std::int64_t count, Shape in, int out_h, int out_w, float* out) {
-  const auto wy = area_weights(in.h, out_h);
-  const auto wx = area_weights(in.w, out_w);
-  const int c = in.c;
+Shape resampled_shape(Shape in, int resolution) {
+  if (resolution <= 0 || resolution == in.h) return in;
+  const int out_w = std::max(1, static_cast<int>(std::lround(static_cast<double>(in.w) * resolution / in.h)));
+  return Shape{resolution, out_w, in.c};
+}
+
+Resampler::Resampler(Shape in, int out_h, int out_w)
+    : in_(in), out_h_(out_h), out_w_(out_w), wy_(area_weights(in.h, out_h)), wx_(area_weights(in.w, out_w)) {}
+
+void Resampler::apply(const float* x, std::int64_t count, float* out) const {
+  const int c = in_.c;
   for (std::int64_t n = 0; n < count; ++n) {
-    const float* src = x + n * in.size();
-    float* dst = out + n * static_cast<std::int64_t>(out_h) * out_w * c;
-    for (int oy = 0; oy < out_h; ++oy)
-      for (int ox = 0; ox < out_w; ++ox) {
-        float* o = dst + (static_cast<std::int64_t>(oy) * out_w + ox) * c;
+    const float* src = x + n * in_.size();
+    float* dst = out + n * static_cast<std::int64_t>(out_h_) * out_w_ * c;
+    for (int oy = 0; oy < out_h_; ++oy)
+      for (int ox = 0; ox < out_w_; ++ox) {
+        float* o = dst + (static_cast<std::int64_t>(oy) * out_w_ + ox) * c;
         std::fill_n(o, c, 0.0f);
-        for (const auto& [iy, fy] : wy[static_cast<size_t>(oy)])
-          for (const auto& [ix, fx] : wx[static_cast<size_t>(ox)]) {
-            const float* s = src + (static_cast<std::int64_t>(iy) * in.w + ix) * c;
+        for (const auto& [iy, fy] : wy_[static_cast<size_t>(oy)])
+          for (const auto& [ix, fx] : wx_[static_cast<size_t>(ox)]) {
+            const float* s = src + (static_cast<std::int64_t>(iy) * in_.w + ix) * c;
             const float f = fy * fx;
             for (int ch = 0; ch < c; ++ch) o[ch] += f * s[ch];
           }
       }
   }
+}
+
+void resample_images(const float* x, std::int64_t count, Shape in, int out_h, int out_w, float* out) {
+  Resampler(in, out_h, out_w).apply(x, count, out);
 }
 
 }  // namespace nasx

@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "optimizer.h"
@@ -39,6 +40,7 @@ struct TrainOptions {
   double data_fraction = 1.0;      // fraction of the training split used (a seeded subset)
   int resolution = 0;              // 0: native; else the input height is resampled to this (width in proportion)
   bool keep_weights = false;       // copy the trained parameters and state into the results
+  std::int64_t max_memory = 0;     // bytes the engine's running candidates may hold (process-wide); 0: default_memory_budget()
 };
 
 // One architecture to train, optionally with its own optimizer settings (joint architecture and
@@ -49,7 +51,7 @@ struct Candidate {
   OptimizerConfig optimizer;
 };
 
-enum class CandidateStatus { Ok, Diverged, Invalid, Failed, Cancelled };
+enum class CandidateStatus { Ok, Diverged, Invalid, OutOfMemory, Failed, Cancelled };
 const char* status_name(CandidateStatus s);
 
 struct EpochRecord {
@@ -61,6 +63,7 @@ struct CandidateResult {
   CandidateStatus status = CandidateStatus::Ok;
   std::string error;
   std::int64_t params = 0, flops = 0;
+  std::int64_t memory_bytes = 0;        // the estimated peak memory of training it (0 if never planned)
   Shape input;                          // the input shape the network was trained on (after resampling)
   double train_loss = std::numeric_limits<double>::quiet_NaN();
   double val_loss = std::numeric_limits<double>::quiet_NaN();
@@ -88,15 +91,33 @@ using ProgressFn = std::function<void(const ProgressEvent&)>;
 // Checks options and data; throws CoreError("invalid_argument", ...) on a bad value.
 void check_train_inputs(const TrainData& data, const TrainOptions& options);
 
-// Trains every architecture. A candidate that cannot be planned is `Invalid`, one whose loss stops
-// being finite is `Diverged`, one that throws is `Failed`; none of these affects the others. When
-// `cancel` becomes true, work stops at the next step and unfinished candidates are `Cancelled`.
-// `progress` is called from worker threads.
+// Trains every architecture. A candidate that cannot be planned is `Invalid`, one whose estimated
+// memory exceeds the budget (or whose allocation fails) is `OutOfMemory`, one whose loss stops being
+// finite is `Diverged`, one that throws is `Failed`; none of these affects the others. Candidates are
+// admitted while the memory they are estimated to need fits the budget, and wait otherwise. When
+// `cancel` becomes true, work stops within one chunk of a kernel and unfinished candidates are
+// `Cancelled`. `progress` is called from worker threads. Nothing thrown escapes a thread; a system
+// refusing threads is CoreError("threads", ...).
 std::vector<CandidateResult> train_candidates(const std::vector<Candidate>& candidates, const TrainData& data,
                                               const TrainOptions& options, const std::atomic<bool>* cancel,
                                               const ProgressFn& progress);
 
-// Area resampling of NHWC images to out_h × out_w (box filter; exact for integer factors).
+// The input shape a network sees after resampling to `resolution` rows (0: unchanged).
+Shape resampled_shape(Shape in, int resolution);
+
+// Area resampling of NHWC images (box filter; exact for integer factors), with its weights computed once.
+class Resampler {
+ public:
+  Resampler(Shape in, int out_h, int out_w);
+  void apply(const float* x, std::int64_t count, float* out) const;
+
+ private:
+  Shape in_;
+  int out_h_, out_w_;
+  std::vector<std::vector<std::pair<int, float>>> wy_, wx_;
+};
+
+// Area resampling of NHWC images to out_h × out_w.
 void resample_images(const float* x, std::int64_t count, Shape in, int out_h, int out_w, float* out);
 
 }  // namespace nasx

@@ -67,6 +67,10 @@ class CpuBackend final : public Backend {
   void add_bias(float* y, const float* bias, std::int64_t rows, int cols, Team* team) override {
     cpu::add_bias(y, bias, rows, cols, team);
   }
+  std::int64_t gemm_workspace_bytes(int m, int n, int k) const override {
+    return cpu::sgemm_workspace_floats(m, n, k) * static_cast<std::int64_t>(sizeof(float));
+  }
+  void release_workspace() override { cpu::release_gemm_scratch(); }
 };
 
 }  // namespace

@@ -30,7 +30,8 @@ void chunked(std::int64_t n, Team* team, F&& body) {
 }
 
 NASX_VECTOR_CLONES void relu_forward(const float* x, float* y, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  // `x < 0 ? 0 : x` rather than `x > 0 ? x : 0`: NaN passes through, so divergence stays visible.
+  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 NASX_VECTOR_CLONES void relu_backward(const float* x, const float* dy, float* dx, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;

@@ -73,17 +73,25 @@ std::atomic<const GemmKernels*>& active_kernels() {
 
 // --- buffers ----------------------------------------------------------------------------------------
 
-// A per-thread scratch area that only grows, 64-byte aligned for aligned vector loads.
+// A per-thread scratch area that grows on demand (released between candidates by
+// release_gemm_scratch), 64-byte aligned for aligned vector loads.
 class AlignedScratch {
  public:
   float* get(std::size_t floats) {
     if (floats > capacity_) {
+      // Free the old area first: the contents need not survive, and the peak stays at the new size.
+      release();
       storage_ = std::make_unique<float[]>(floats + kAlignFloats);
       capacity_ = floats;
     }
     auto address = reinterpret_cast<std::uintptr_t>(storage_.get());
     auto aligned = (address + kAlignBytes - 1) & ~static_cast<std::uintptr_t>(kAlignBytes - 1);
     return storage_.get() + (aligned - address) / sizeof(float);
+  }
+
+  void release() {
+    storage_.reset();
+    capacity_ = 0;
   }
 
  private:
@@ -336,6 +344,23 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
     const float* b_cols = trans_b ? b + static_cast<std::ptrdiff_t>(j0) * ldb : b + j0;
     gemm_blocked(ks, trans_a, trans_b, m, cols, k, alpha, a, lda, b_cols, ldb, beta, c + j0, ldc, workers);
   }
+}
+
+std::int64_t sgemm_workspace_floats(int m, int n, int k) {
+  if (m <= 0 || n <= 0 || k <= 0) return 0;
+  // As sgemm plans it: A packed whole, B in column blocks bounded by kMaxPackedFloats, for the
+  // widest micro-kernel tile of any instruction set.
+  constexpr std::int64_t mr = 16, nr = 32;
+  const std::int64_t a = (m + mr - 1) / mr * mr * k;
+  const std::int64_t b = (n + nr - 1) / nr * nr * k;
+  const std::int64_t limit = static_cast<std::int64_t>(kMaxPackedFloats);
+  const std::int64_t b_used = a + b <= limit ? b : std::max<std::int64_t>(nr * k, limit - a + nr * k);
+  return a + b_used + 64;
+}
+
+void release_gemm_scratch() {
+  tls_packed_a.release();
+  tls_packed_b.release();
 }
 
 const char* gemm_isa() { return active_kernels().load(std::memory_order_relaxed)->isa; }

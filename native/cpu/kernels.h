@@ -1,6 +1,7 @@
 // CPU kernels used by the network layers. All tensors are row-major float32; images are NHWC.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "../core/parallel.h"
@@ -15,6 +16,11 @@ namespace nasx::cpu {
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc, Team* team = nullptr);
 
+// The most floats of packed-operand scratch sgemm may hold on the calling thread for an m×n×k product
+// (an upper bound over both operands being packed), and freeing the calling thread's scratch.
+std::int64_t sgemm_workspace_floats(int m, int n, int k);
+void release_gemm_scratch();
+
 // The instruction set the GEMM micro-kernel dispatched to at run time: "avx512", "avx2" or "portable".
 const char* gemm_isa();
 
@@ -22,8 +28,9 @@ const char* gemm_isa();
 // CPU lacks it, and leaves the choice unchanged.
 bool force_gemm_isa(const char* isa);
 
-// Measured peak of a register-only FMA loop, in GFLOP/s, on `threads` threads (for benchmarks).
-double measure_fma_peak_gflops(int threads, double seconds);
+// Measured peak of a register-only FMA loop, in GFLOP/s, on `threads` threads (for benchmarks); stops
+// early once *cancel is set. Throws CoreError("threads", ...) when the system refuses a thread.
+double measure_fma_peak_gflops(int threads, double seconds, const std::atomic<bool>* cancel = nullptr);
 
 // "Same" padding in the TensorFlow/ONNX SAME_UPPER convention:
 //   out = ceil(in / stride), pad_total = max((out - 1) * stride + kernel - in, 0), pad_before = pad_total / 2.

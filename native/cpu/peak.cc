@@ -87,7 +87,7 @@ FmaLoop best_fma_loop() {
 
 }  // namespace
 
-double measure_fma_peak_gflops(int threads, double seconds) {
+double measure_fma_peak_gflops(int threads, double seconds, const std::atomic<bool>* cancel) {
   threads = std::max(1, threads);
   seconds = std::max(1e-3, seconds);
   const FmaLoop loop = best_fma_loop();
@@ -107,7 +107,8 @@ double measure_fma_peak_gflops(int threads, double seconds) {
                                          std::vector<double>(static_cast<std::size_t>(slices), 0.0));
   std::vector<float> sinks(static_cast<std::size_t>(threads), 0.0f);
   std::atomic<int> ready{0};
-  std::atomic<bool> go{false};
+  std::atomic<bool> go{false}, abandon{false};
+  const auto stop = [&] { return abandon.load(std::memory_order_relaxed) || (cancel && cancel->load(std::memory_order_relaxed)); };
   Clock::time_point timed_from;
 
   auto worker = [&](int index) {
@@ -117,8 +118,8 @@ double measure_fma_peak_gflops(int threads, double seconds) {
     ready.fetch_add(1);
     while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
     // Untimed warm-up, so that the cores reach their vector clock.
-    while (Clock::now() < timed_from) loop(1000, sink);
-    for (;;) {
+    while (Clock::now() < timed_from && !stop()) loop(1000, sink);
+    while (!stop()) {
       const double done = loop(5000, sink);
       const double at = std::chrono::duration<double>(Clock::now() - timed_from).count();
       const int slice = static_cast<int>(at / slice_s);
@@ -129,7 +130,14 @@ double measure_fma_peak_gflops(int threads, double seconds) {
 
   std::vector<std::thread> helpers;
   helpers.reserve(static_cast<std::size_t>(threads - 1));
-  for (int i = 1; i < threads; ++i) helpers.emplace_back(worker, i);
+  try {
+    for (int i = 1; i < threads; ++i) helpers.push_back(start_thread([&worker, i] { worker(i); }, i, threads));
+  } catch (...) {
+    abandon.store(true);
+    go.store(true, std::memory_order_release);
+    for (auto& t : helpers) t.join();
+    throw;
+  }
   while (ready.load() < threads - 1) std::this_thread::yield();
   timed_from = Clock::now() + to_clock(std::min(0.05, seconds * 0.25));
   go.store(true, std::memory_order_release);
