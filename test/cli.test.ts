@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../lib/util/package-root.js';
 import { strategyNames } from '../lib/strategies/registry.js';
+import { startNasx, waitForStderr } from './nasx-run.js';
 
 const bin = path.join(packageRoot(), 'bin', 'nasx.js');
 const mlp = '{"type":"mlp","layers":[{"units":32}]}';
@@ -135,21 +136,22 @@ test('info reports the build', (t) => {
   t.true(Array.isArray(o.cudaDevices));
 });
 
-test('Ctrl-C (SIGINT) during train stops cleanly and still prints what was gathered', async (t) => {
-  const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [bin, 'train', '--arch', mlp, '--epochs', '100000', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  // Let training start, then interrupt.
-  await new Promise((r) => setTimeout(r, 2500));
-  child.kill('SIGINT');
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  t.is(code, 130);
-  const o = JSON.parse(stdout.trim());
-  t.is(o.status, 'cancelled');
-  t.deepEqual(o.arch, JSON.parse(mlp));
-});
+const SIGNALS = [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const;
 
+for (const [signal, status] of SIGNALS) {
+  test(`${signal} during train stops after the current step and still prints what was gathered (exit ${status})`, async (t) => {
+    const run = startNasx('train', '--arch', mlp, '--epochs', '100000');
+    await waitForStderr(run, /epoch 1\/100000/);
+    run.child.kill(signal);
+    t.is(await run.exit, status);
+    t.regex(run.stderr, /\nInterrupted: stopping after the current step\.\.\.\n/);
+    t.regex(run.stdout, /^# +status +params/);
+    t.regex(run.stdout, /\n1 +cancelled +2410 +4768 +\d+\.\d{4} +\d+\.\d\d% +- /);
+  });
+}
 test('search --json: best, history, strategy, space, seed, budget; --out writes the same', (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'nasx-search-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -175,23 +177,22 @@ test('search --json: best, history, strategy, space, seed, budget; --out writes 
   t.deepEqual(written.history.map((h: { hash: string }) => h.hash), o.history.map((h: { hash: string }) => h.hash));
 });
 
-test('search: Ctrl-C stops cleanly and still writes the results gathered so far', async (t) => {
-  const { spawn } = await import('node:child_process');
-  const dir = mkdtempSync(path.join(tmpdir(), 'nasx-search-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const out = path.join(dir, 'partial.json');
-  const child = spawn(process.execPath, [bin, 'search', '--budget', '100000', '--parallel', '1', '--epochs', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  // Wait for a few evaluations, then interrupt.
-  while (((stderr.match(/^#\d+ /gm) ?? []).length) < 3) await new Promise((r) => setTimeout(r, 100));
-  child.kill('SIGINT');
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  t.is(code, 130);
-  const o = JSON.parse(readFileSync(out, 'utf8'));
-  t.is(o.status, 'interrupted');
-  t.true(o.history.length >= 3);
-});
+for (const [signal, status] of SIGNALS) {
+  test(`search: ${signal} stops after the current step and still writes the results gathered so far (exit ${status})`, async (t) => {
+    const dir = tempDir(t, 'nasx-search-');
+    const out = path.join(dir, 'partial.json');
+    const run = startNasx('search', '--budget', '100000', '--parallel', '1', '--epochs', '1', '--out', out);
+    await waitForStderr(run, /^#1 /m);
+    run.child.kill(signal);
+    t.is(await run.exit, status);
+    t.regex(run.stderr, /\nInterrupted: finishing the current step, then writing the results gathered so far\.\.\.\n/);
+    const o = JSON.parse(readFileSync(out, 'utf8'));
+    t.is(o.status, 'interrupted');
+    t.true(o.history.length >= 1);
+    t.true(o.history.length < 100000);
+    t.regex(run.stdout, new RegExp(`; status interrupted; results written to ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`));
+  });
+}
 
 test('bench --json: per-strategy test mean and std, validation mean and curve', (t) => {
   const r = nasx('bench', '--benchmark', 'nb201/cifar10', '--strategies', 'random,evolution', '--seeds', '5', '--budget', '30', '--json');

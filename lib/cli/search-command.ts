@@ -15,6 +15,7 @@ import { exportValidated, formatExport, type ExportReport } from './export-comma
 import { UsageError, choiceFlag, intFlag, numberFlag, parseFlags } from './args.js';
 import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
 import { ProgressBar, compact, formatSeconds, table } from './progress.js';
+import { stopOnSignals } from './stop-on-signals.js';
 
 export const SEARCH_DEFAULTS = { space: 'mlp', strategy: 'evolution', budget: 40, parallel: 4, epochs: 20, batchSize: 32, lr: 3e-3 } as const;
 
@@ -141,12 +142,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     train: { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}) },
     ...(maxLatencyMs !== undefined ? { latency: { maxMs: maxLatencyMs } } : {}),
   });
-  const controller = new AbortController();
-  const onSigint = () => {
-    bar.log('Interrupted: finishing the current step, then writing the results gathered so far...');
-    controller.abort();
-  };
-  process.once('SIGINT', onSigint);
+  const stop = stopOnSignals(() => bar.log('Interrupted: finishing the current step, then writing the results gathered so far...'));
   const study = new Study<unknown>({
     space,
     strategy,
@@ -155,7 +151,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     parallel,
     fidelity: { epochs, ...(dataFraction !== undefined ? { dataFraction } : {}), ...(resolution !== undefined ? { resolution } : {}) },
     seed,
-    signal: controller.signal,
+    signal: stop.signal,
   });
   if (!json) {
     const limits = [budget.evaluations !== undefined ? `${budget.evaluations} evaluations` : '', time !== undefined ? `${time}s` : '']
@@ -200,7 +196,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
   try {
     summary = await study.run();
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    stop.dispose();
     bar.done();
   }
   const result: ReturnType<typeof searchJson> & { export?: ExportReport } = searchJson(summary);
@@ -244,6 +240,5 @@ export async function searchCommand(argv: string[]): Promise<number> {
     if (summary.best) process.stdout.write(`best: ${JSON.stringify(summary.best.arch)}\n`);
     process.stdout.write(exportText);
   }
-  if (summary.status === 'interrupted') return 130;
-  return summary.best && !exportFailed ? 0 : 1;
+  return stop.exitCode() ?? (summary.best && !exportFailed ? 0 : 1);
 }

@@ -11,6 +11,7 @@ import { AbortError, trainCandidates, type TrainOptions, type TrainResult } from
 import { UsageError, choiceFlag, intFlag, numberFlag, parseFlags, readFlagFile } from './args.js';
 import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
 import { ProgressBar, compact, formatSeconds, table } from './progress.js';
+import { stopOnSignals } from './stop-on-signals.js';
 
 export const TRAIN_USAGE = `Usage: nasx train (--arch JSON|FILE | --candidates FILE.jsonl) [options]
 
@@ -125,12 +126,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const epochs = options.epochs ?? 1;
   const perCandidate = new Array<number>(archs.length).fill(0);
   const started = Date.now();
-  const controller = new AbortController();
-  const onSigint = () => {
-    bar.log('Interrupted: stopping after the current step...');
-    controller.abort();
-  };
-  process.once('SIGINT', onSigint);
+  const stop = stopOnSignals(() => bar.log('Interrupted: stopping after the current step...'));
   if (!json) {
     bar.log(
       `Training ${archs.length} candidate${archs.length > 1 ? 's' : ''} on ${data.name} ` +
@@ -143,7 +139,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     results = await trainCandidates(archs, data, {
       ...options,
       keepWeights: values.save !== undefined,
-      signal: controller.signal,
+      signal: stop.signal,
       onProgress: (e) => {
         perCandidate[e.candidate] = (e.epoch - 1 + e.step / Math.max(1, e.steps)) / e.epochs;
         const fraction = perCandidate.reduce((a, b) => a + b, 0) / archs.length;
@@ -167,7 +163,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     if (err instanceof AbortError) results = err.results;
     else throw err;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    stop.dispose();
     bar.done();
   }
 
@@ -192,7 +188,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${table(header, rows)}\n`);
     for (const [i, r] of results.entries()) if (r.error) process.stdout.write(`candidate ${i + 1}: ${r.status}: ${r.error}\n`);
   }
-  if (controller.signal.aborted) return 130;
+  const interrupted = stop.exitCode();
+  if (interrupted !== undefined) return interrupted;
   if (values.save !== undefined) {
     if (results[0]!.status !== 'ok') {
       process.stderr.write(`nasx: ${values.save} not written: the candidate did not train (${results[0]!.status})\n`);
