@@ -1,11 +1,11 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../lib/util/package-root.js';
 import { strategyNames } from '../lib/strategies/registry.js';
-import { startNasx, waitForStderr } from './nasx-run.js';
+import { feedThroughFifo, startNasx, waitForStderr } from './nasx-run.js';
 
 const bin = path.join(packageRoot(), 'bin', 'nasx.js');
 const mlp = '{"type":"mlp","layers":[{"units":32}]}';
@@ -13,6 +13,13 @@ const mlp = '{"type":"mlp","layers":[{"units":32}]}';
 function nasx(...args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A small classification CSV: 60 rows, 2 features, 2 classes. */
+function csvText(): string {
+  const rows = ['a,b,label'];
+  for (let i = 0; i < 60; i++) rows.push(`${i % 7},${(i * 3) % 11},${i % 3 === 0 ? 'x' : 'y'}`);
+  return `${rows.join('\n')}\n`;
 }
 
 function tempDir(t: { teardown(fn: () => void): void }, prefix: string): string {
@@ -88,6 +95,9 @@ const usageErrors: [string, string[], string][] = [
   ['unknown layer field', ['train', '--arch', '{"type":"mlp","layers":[{"units":8,"width":3}]}'], 'Unknown field "width" in --arch.layers[0]; allowed fields are "units", "activation", "dropout", "batchNorm", "residual"'],
   ['--task on a built-in', ['train', '--arch', mlp, '--task', 'regression'], '--task and --label apply to CSV data sets only (--dataset FILE.csv)'],
   ['unknown command', ['fly'], 'Unknown command "fly"; commands are search, bench, train, export, info'],
+  ['--save into a missing directory', ['train', '--arch', mlp, '--save', '/nonexistent/m.nasx'], 'Cannot write --save /nonexistent/m.nasx: the directory /nonexistent does not exist'],
+  ['search --out into a missing directory', ['search', '--out', '/nonexistent/x.json'], 'Cannot write --out /nonexistent/x.json: the directory /nonexistent does not exist'],
+  ['search --export into a missing directory', ['search', '--export', '/nonexistent/best.onnx'], 'Cannot write --export /nonexistent/best.onnx: the directory /nonexistent does not exist'],
 ];
 
 for (const [name, args, message] of usageErrors) {
@@ -119,6 +129,74 @@ asUser('an unreadable --arch or --candidates file is a usage error', (t) => {
     t.is(r.code, 2);
     t.is(r.stderr, `nasx: ${flag} cannot be read (permission denied): ${file}\n`);
   }
+});
+
+test('output paths that are not regular files are refused before any work', (t) => {
+  const dir = tempDir(t, 'nasx-cli-');
+  spawnSync('mkfifo', [path.join(dir, 'pipe')]);
+  const cases: [string[], string][] = [
+    [['search', '--out', dir], `Cannot write --out ${dir}: it is not a regular file (a directory)`],
+    [['search', '--export', path.join(dir, 'pipe')], `Cannot write --export ${path.join(dir, 'pipe')}: it is not a regular file (a FIFO)`],
+    [['train', '--arch', mlp, '--save', dir], `Cannot write --save ${dir}: it is not a regular file (a directory)`],
+  ];
+  for (const [args, message] of cases) {
+    const r = nasx(...args);
+    t.is(r.code, 2, args.join(' '));
+    t.is(r.stderr, `nasx: ${message}\n`);
+    t.is(r.stdout, '');
+  }
+});
+
+test('train --save: when the final write fails, the results are still printed, the error goes to stderr, exit 1', async (t) => {
+  const dir = tempDir(t, 'nasx-cli-');
+  const sub = path.join(dir, 'sub');
+  mkdirSync(sub);
+  const save = path.join(sub, 'm.nasx');
+  const run = await feedThroughFifo(
+    path.join(dir, 'data.csv'),
+    csvText(),
+    () => startNasx('train', '--arch', mlp, '--dataset', path.join(dir, 'data.csv'), '--epochs', '1', '--save', save, '--json'),
+    () => rmSync(sub, { recursive: true }), // --save was checked; its directory goes before the training ends
+  );
+  t.is(await run.exit, 1);
+  const o = JSON.parse(run.stdout);
+  t.is(o.status, 'ok');
+  t.deepEqual(o.arch, JSON.parse(mlp));
+  t.is(run.stderr, `nasx: Cannot write ${save}: the directory ${sub} does not exist\n`);
+});
+
+test('search --out: when the final write fails, the results are still printed, the error goes to stderr, exit 1', async (t) => {
+  const dir = tempDir(t, 'nasx-cli-');
+  const sub = path.join(dir, 'sub');
+  mkdirSync(sub);
+  const out = path.join(sub, 'results.json');
+  const run = await feedThroughFifo(
+    path.join(dir, 'data.csv'),
+    csvText(),
+    () => startNasx('search', '--dataset', path.join(dir, 'data.csv'), '--budget', '2', '--parallel', '2', '--epochs', '1', '--out', out, '--json'),
+    () => rmSync(sub, { recursive: true }),
+  );
+  t.is(await run.exit, 1);
+  const o = JSON.parse(run.stdout);
+  t.is(o.status, 'done');
+  t.is(o.history.length, 2);
+  t.is(run.stderr, `nasx: Cannot write ${out}: the directory ${sub} does not exist\n`);
+});
+
+test('search: interrupted with an --out that can no longer be written, the table is still printed and the exit status is 1', async (t) => {
+  const dir = tempDir(t, 'nasx-cli-');
+  const sub = path.join(dir, 'sub');
+  mkdirSync(sub);
+  const out = path.join(sub, 'partial.json');
+  const run = startNasx('search', '--budget', '100000', '--parallel', '1', '--epochs', '1', '--out', out);
+  await waitForStderr(run, /^#1 /m);
+  rmSync(sub, { recursive: true });
+  run.child.kill('SIGTERM');
+  t.is(await run.exit, 1);
+  t.regex(run.stdout, /^rank +val acc +test acc +params +FLOPs +time +architecture *\n/);
+  t.regex(run.stdout, /\n\d+ evaluations \(0 not ok\) in [\d.]+s; status interrupted\n/);
+  t.true(run.stderr.endsWith(`nasx: Cannot write ${out}: the directory ${sub} does not exist\n`), run.stderr);
+  t.false(existsSync(out));
 });
 
 test('malformed JSON is a usage error naming the flag', (t) => {

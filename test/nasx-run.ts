@@ -1,6 +1,8 @@
-// Running the nasx command in the background, for the CLI tests that act during a run (signals)
-// without timing: they wait for what nasx prints.
-import { spawn } from 'node:child_process';
+// Running the nasx command in the background, for the CLI tests that act during a run (signals,
+// files changed under it) without timing: they wait for what nasx prints or opens.
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { packageRoot } from '../lib/util/package-root.js';
 
@@ -44,4 +46,29 @@ export function waitForStderr(run: NasxRun, pattern: RegExp): Promise<void> {
     run.child.on('close', ended);
     check();
   });
+}
+
+/**
+ * Makes `fifo` a named pipe, starts nasx with `start` (which names the pipe as an input file), and
+ * once nasx opens the pipe calls `meanwhile`, then feeds it `content`. This changes the file system
+ * at a known point of a run — after nasx checked its flags, before it loaded its input — with no
+ * timing involved.
+ */
+export async function feedThroughFifo(fifo: string, content: string | Uint8Array, start: () => NasxRun, meanwhile: () => void): Promise<NasxRun> {
+  const made = spawnSync('mkfifo', [fifo]);
+  if (made.status !== 0) throw new Error(`mkfifo failed: ${made.stderr}`);
+  // Opening a FIFO for writing waits for its reader: nasx opening its input.
+  const opening = open(fifo, 'w');
+  const run = start();
+  const first = await Promise.race([opening.then(() => 'opened'), run.exit.then(() => 'ended')]);
+  if (first === 'ended') {
+    closeSync(openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)); // releases the waiting open
+    await (await opening).close();
+    throw new Error(`nasx ended before reading ${fifo}:\n${run.stderr}`);
+  }
+  const handle = await opening;
+  meanwhile();
+  await handle.writeFile(content);
+  await handle.close();
+  return run;
 }

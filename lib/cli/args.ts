@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { NasxError } from '../errors.js';
+import { checkWritable } from '../util/write-file-atomic.js';
 
 /** A usage error: printed without a stack, exit code 2. */
 export class UsageError extends Error {
@@ -78,6 +80,20 @@ export function choiceFlag<T extends string>(name: string, raw: string | undefin
     throw new UsageError(`Expected one of ${allowed.map((a) => JSON.stringify(a)).join(', ')} for --${name} but received ${received(raw)}`);
   }
   return raw as T;
+}
+
+/**
+ * Refuses, before any work, an output path (`--out`, `--save`, `--export`) that the final write
+ * could not use, so that a long run never ends in a lost result.
+ */
+export async function checkOutputFlag(flag: string, file: string | undefined): Promise<void> {
+  if (file === undefined) return;
+  try {
+    await checkWritable(file, flag);
+  } catch (err) {
+    if (err instanceof NasxError && err.code === 'ERR_NASX_IO') throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { DEFAULT_OPSET, ONNX_OPSETS, exportOnnx } from '../export/onnx.js';
 import { onnxRuntimeVersion } from '../export/onnx-runtime.js';
 import { DEFAULT_TOLERANCE, validateOnnx, type OnnxValidation } from '../export/validate.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
-import { UsageError, intFlag, numberFlag, parseFlags } from './args.js';
+import { UsageError, checkOutputFlag, intFlag, numberFlag, parseFlags } from './args.js';
 import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
 
 export const EXPORT_USAGE = `Usage: nasx export MODEL.nasx [--out FILE.onnx] [options]
@@ -58,11 +58,15 @@ export interface ExportReport {
 export interface ExportRun {
   report: ExportReport;
   validation: OnnxValidation | null;
+  /** Why the file could not be written (validation passed, or was skipped, but the write failed). */
+  writeError: NasxError | null;
 }
 
 /**
  * Exports `model` to `out` after validating it on `data` (unless `validate` is false); writes the
- * file only when validation passes. Shared by `nasx export` and `nasx search --export`.
+ * file only when validation passes. A failed write is returned in `writeError` (with `report.out`
+ * null), so that the caller can still report the validation. Shared by `nasx export` and
+ * `nasx search --export`.
  */
 export async function exportValidated(
   model: TrainedModel,
@@ -78,11 +82,20 @@ export async function exportValidated(
       ...(options.maxSamples !== undefined ? { maxSamples: options.maxSamples } : {}),
     });
   }
-  const write = validation === null || validation.passed;
-  if (write) await writeFileAtomic(options.out, onnx.bytes);
+  let written = false;
+  let writeError: NasxError | null = null;
+  if (validation === null || validation.passed) {
+    try {
+      await writeFileAtomic(options.out, onnx.bytes);
+      written = true;
+    } catch (err) {
+      if (!(err instanceof NasxError && err.code === 'ERR_NASX_IO')) throw err;
+      writeError = err;
+    }
+  }
   return {
     report: {
-      out: write ? options.out : null,
+      out: written ? options.out : null,
       opset: onnx.opset,
       maxAbsDiff: validation?.maxAbsDiff ?? null,
       agreement: validation?.agreement ?? null,
@@ -91,6 +104,7 @@ export async function exportValidated(
       latencyMs: validation?.latencyMs ?? null,
     },
     validation,
+    writeError,
   };
 }
 
@@ -101,8 +115,9 @@ const ms = (x: number) => (x < 1 ? `${(x * 1000).toFixed(1)} µs` : `${x.toFixed
 export async function formatExport(run: ExportRun, out: string, dataName: string): Promise<string> {
   const v = run.validation;
   const lines: string[] = [];
+  const notWritten = `${out} was not written: the write failed`;
   if (!v) {
-    lines.push(`Exported ${out} (ONNX opset ${run.report.opset}); not validated (--no-validate)`);
+    lines.push(run.writeError ? `Not validated (--no-validate); ${notWritten}` : `Exported ${out} (ONNX opset ${run.report.opset}); not validated (--no-validate)`);
     return `${lines.join('\n')}\n`;
   }
   lines.push(`Validated with ONNX Runtime ${await onnxRuntimeVersion()} on ${v.samples} ${v.split} samples of ${dataName}:`);
@@ -112,7 +127,7 @@ export async function formatExport(run: ExportRun, out: string, dataName: string
     lines.push(`  accuracy             native ${pct(v.accuracyNative)}, onnx ${pct(v.accuracyOnnx)}`);
   }
   if (v.latencyMs) lines.push(`  latency (median)     batch 1: ${ms(v.latencyMs.batch1)}, batch 32: ${ms(v.latencyMs.batch32)}`);
-  if (v.passed) lines.push(`Exported ${out} (ONNX opset ${run.report.opset})`);
+  if (v.passed) lines.push(run.writeError ? `Validation passed, but ${notWritten}` : `Exported ${out} (ONNX opset ${run.report.opset})`);
   else lines.push(`Validation FAILED: ${v.failures.join('; ')}. ${out} was not written.`);
   return `${lines.join('\n')}\n`;
 }
@@ -142,6 +157,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const validate = !values['no-validate'];
   const out = values.out ?? path.join(path.dirname(file), `${path.basename(file, path.extname(file))}.onnx`);
   const override = values.dataset !== undefined || values.task !== undefined || values.label !== undefined ? datasetFromFlags(values) : undefined;
+  await checkOutputFlag('--out', out);
 
   const model = await loadModel(file);
   const data = validate ? await modelData(model, override) : null;
@@ -156,6 +172,10 @@ export async function exportCommand(argv: string[]): Promise<number> {
   else process.stdout.write(await formatExport(run, out, data?.name ?? model.data.name));
   if (run.validation && !run.validation.passed) {
     if (values.json) process.stderr.write(`nasx: validation failed: ${run.validation.failures.join('; ')}; ${out} was not written\n`);
+    return 1;
+  }
+  if (run.writeError) {
+    process.stderr.write(`nasx: ${run.writeError.message}\n`);
     return 1;
   }
   return 0;

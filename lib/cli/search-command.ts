@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Arch, MlpArch } from '../arch/arch.js';
+import { AbortError, NasxError } from '../errors.js';
 import { loadDataset } from '../data/load.js';
 import { NativeEvaluator } from '../evaluators/native.js';
 import { getSpace, loadSearchSpace, SPACE_NAMES, type DslSpace } from '../space/index.js';
@@ -12,7 +13,7 @@ import { Study, type StudySummary, type Trial } from '../study/study.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { trainModel } from '../export/train-model.js';
 import { exportValidated, formatExport, type ExportReport } from './export-command.js';
-import { UsageError, choiceFlag, intFlag, numberFlag, parseFlags } from './args.js';
+import { UsageError, checkOutputFlag, choiceFlag, intFlag, numberFlag, parseFlags } from './args.js';
 import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
 import { ProgressBar, compact, formatSeconds, table } from './progress.js';
 import { stopOnSignals } from './stop-on-signals.js';
@@ -133,6 +134,8 @@ export async function searchCommand(argv: string[]): Promise<number> {
   if (!space.trainable) {
     throw new UsageError(`The space ${space.name} has no network to build (a "config" space); search it against a table with nasx bench`);
   }
+  await checkOutputFlag('--out', values.out);
+  await checkOutputFlag('--export', values.export);
   const json = Boolean(values.json);
   const bar = new ProgressBar();
   const data = await loadDataset(source, { seed });
@@ -193,32 +196,51 @@ export async function searchCommand(argv: string[]): Promise<number> {
     }
   });
   let summary: StudySummary<unknown>;
+  let result: ReturnType<typeof searchJson> & { export?: ExportReport };
+  let exportFailed = false;
+  let exportText = '';
+  // Failed writes of --export and --out: reported after the results, which are printed regardless.
+  const writeErrors: NasxError[] = [];
+  // The signal handlers stay until the export's retraining is over: a signal then stops it too.
   try {
     summary = await study.run();
+    result = searchJson(summary);
+    if (values.export && summary.best && !stop.signal.aborted) {
+      // The engine is deterministic under a seed, so retraining at the search's settings reproduces
+      // the best candidate's weights — except with --resolution: the exported model is retrained at
+      // the data's own resolution, the input it will be given.
+      if (!json) bar.log(`Retraining the best architecture for export to ${values.export}...`);
+      try {
+        const trained = await trainModel(
+          space.build(summary.best.arch, data),
+          data,
+          { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}), ...(dataFraction !== undefined ? { dataFraction } : {}), signal: stop.signal },
+          { data: { source, seed } },
+        );
+        const run = await exportValidated(trained, data, { out: values.export });
+        result.export = run.report;
+        exportFailed = !run.validation!.passed;
+        if (run.writeError) writeErrors.push(run.writeError);
+        if (!json) exportText = await formatExport(run, values.export, data.name);
+      } catch (err) {
+        // Interrupted while retraining: no export, but the search's results still count.
+        if (!(err instanceof AbortError)) throw err;
+      }
+    }
   } finally {
     stop.dispose();
     bar.done();
   }
-  const result: ReturnType<typeof searchJson> & { export?: ExportReport } = searchJson(summary);
-  let exportFailed = false;
-  let exportText = '';
-  if (values.export && summary.best && summary.status !== 'interrupted') {
-    // The engine is deterministic under a seed, so retraining at the search's settings reproduces
-    // the best candidate's weights — except with --resolution: the exported model is retrained at
-    // the data's own resolution, the input it will be given.
-    if (!json) bar.log(`Retraining the best architecture for export to ${values.export}...`);
-    const trained = await trainModel(
-      space.build(summary.best.arch, data),
-      data,
-      { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}), ...(dataFraction !== undefined ? { dataFraction } : {}) },
-      { data: { source, seed } },
-    );
-    const run = await exportValidated(trained, data, { out: values.export });
-    result.export = run.report;
-    exportFailed = !run.validation!.passed;
-    if (!json) exportText = await formatExport(run, values.export, data.name);
+  let outWritten = false;
+  if (values.out) {
+    try {
+      await writeFileAtomic(values.out, `${JSON.stringify(result, null, 2)}\n`);
+      outWritten = true;
+    } catch (err) {
+      if (!(err instanceof NasxError && err.code === 'ERR_NASX_IO')) throw err;
+      writeErrors.push(err);
+    }
   }
-  if (values.out) await writeFileAtomic(values.out, `${JSON.stringify(result, null, 2)}\n`);
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } else {
@@ -235,10 +257,12 @@ export async function searchCommand(argv: string[]): Promise<number> {
     const failed = summary.trials.filter((t) => t.status !== 'ok').length;
     process.stdout.write(
       `${summary.trials.length} evaluations (${failed} not ok) in ${formatSeconds(summary.seconds)}; status ${summary.status}` +
-        `${values.out ? `; results written to ${values.out}` : ''}\n`,
+        `${outWritten ? `; results written to ${values.out}` : ''}\n`,
     );
     if (summary.best) process.stdout.write(`best: ${JSON.stringify(summary.best.arch)}\n`);
     process.stdout.write(exportText);
   }
+  for (const err of writeErrors) process.stderr.write(`nasx: ${err.message}\n`);
+  if (writeErrors.length > 0) return 1;
   return stop.exitCode() ?? (summary.best && !exportFailed ? 0 : 1);
 }

@@ -8,7 +8,7 @@ import { NasxError } from '../errors.js';
 import { saveModel } from '../export/model-file.js';
 import { toTrainedModel } from '../export/train-model.js';
 import { AbortError, trainCandidates, type TrainOptions, type TrainResult } from '../train.js';
-import { UsageError, choiceFlag, intFlag, numberFlag, parseFlags, readFlagFile } from './args.js';
+import { UsageError, checkOutputFlag, choiceFlag, intFlag, numberFlag, parseFlags, readFlagFile } from './args.js';
 import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
 import { ProgressBar, compact, formatSeconds, table } from './progress.js';
 import { stopOnSignals } from './stop-on-signals.js';
@@ -118,6 +118,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     resolution: intFlag('resolution', values.resolution, 0, 4096),
   };
   for (const k of Object.keys(options) as (keyof TrainOptions)[]) if (options[k] === undefined) delete options[k];
+  await checkOutputFlag('--save', values.save);
 
   const bar = new ProgressBar();
   const json = Boolean(values.json);

@@ -1,9 +1,10 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../lib/util/package-root.js';
+import { feedThroughFifo, startNasx } from '../nasx-run.js';
 
 const bin = path.join(packageRoot(), 'bin', 'nasx.js');
 const cnn = '{"type":"cnn","layers":[{"conv":8,"batchNorm":true,"activation":"gelu"},{"pool":"avg"},{"residual":[{"conv":16,"separable":true,"stride":2}]},{"globalPool":"avg"}]}';
@@ -78,6 +79,33 @@ test('a model that fails validation is reported with its figures, not written, a
   t.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
 });
 
+/** `nasx export FIFO ...args`, the pipe fed with the model's bytes after `meanwhile` ran (see feedThroughFifo). */
+async function exportThroughFifo(name: string, args: string[], meanwhile: () => void) {
+  const fifo = path.join(dir, name);
+  const run = await feedThroughFifo(fifo, readFileSync(model), () => startNasx('export', fifo, ...args), meanwhile);
+  return { code: await run.exit, stdout: run.stdout, stderr: run.stderr };
+}
+
+test('export: when the final write fails, the validation is still reported, the error goes to stderr, exit 1', async (t) => {
+  const sub = path.join(dir, 'vanishing');
+  const out = path.join(sub, 'm.onnx');
+  mkdirSync(sub);
+  let r = await exportThroughFifo('fifo-json.nasx', ['--out', out, '--json'], () => rmSync(sub, { recursive: true }));
+  t.is(r.code, 1);
+  const o = JSON.parse(r.stdout);
+  t.deepEqual(Object.keys(o), REPORT_KEYS);
+  t.is(o.out, null);
+  t.is(o.agreement, 1);
+  t.is(r.stderr, `nasx: Cannot write ${out}: the directory ${sub} does not exist\n`);
+
+  mkdirSync(sub);
+  r = await exportThroughFifo('fifo-text.nasx', ['--out', out], () => rmSync(sub, { recursive: true }));
+  t.is(r.code, 1);
+  t.regex(r.stdout, /^Validated with ONNX Runtime /);
+  t.true(r.stdout.endsWith(`\nValidation passed, but ${out} was not written: the write failed\n`), r.stdout);
+  t.is(r.stderr, `nasx: Cannot write ${out}: the directory ${sub} does not exist\n`);
+});
+
 test('export --no-validate writes the file without running ONNX Runtime', (t) => {
   const out = path.join(dir, 'unchecked.onnx');
   const r = nasx('export', model, '--out', out, '--no-validate', '--json');
@@ -97,8 +125,12 @@ test('export: bad input gets clear errors', (t) => {
   t.is(r.stderr, 'nasx: A model file is required: nasx export MODEL.nasx --out FILE.onnx\n');
   const noDir = path.join(dir, 'missing', 'm.onnx');
   r = nasx('export', model, '--out', noDir);
-  t.is(r.code, 1);
-  t.true(r.stderr.endsWith(`nasx: Cannot write ${noDir}: the directory ${path.dirname(noDir)} does not exist\n`), r.stderr);
+  t.is(r.code, 2, 'refused before the export, as a usage error');
+  t.is(r.stderr, `nasx: Cannot write --out ${noDir}: the directory ${path.dirname(noDir)} does not exist\n`);
+  t.is(r.stdout, '');
+  r = nasx('export', model, '--out', dir);
+  t.is(r.code, 2);
+  t.is(r.stderr, `nasx: Cannot write --out ${dir}: it is not a regular file (a directory)\n`);
   r = nasx('export', model, '--opset', '12');
   t.is(r.code, 2);
   t.is(r.stderr, 'nasx: Expected an integer between 17 and 21 for --opset but received "12"\n');
