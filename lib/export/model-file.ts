@@ -21,7 +21,7 @@ import { crc32 } from 'node:zlib';
 import type { Arch } from '../arch/arch.js';
 import type { Task } from '../data/dataset.js';
 import type { DatasetSource } from '../data/load.js';
-import { NasxError } from '../errors.js';
+import { NasxError, describeValue } from '../errors.js';
 import type { NativeNode, NativeTensor } from '../native/binding.js';
 import type { TrainMetrics } from '../train.js';
 import { nasxVersion } from '../util/version.js';
@@ -146,9 +146,9 @@ export function decodeModel(bytes: Uint8Array, file = 'the model file'): Trained
   }
   const headerLength = buf.readUInt32LE(12);
   if (PREAMBLE + headerLength > end) throw corrupt(file, `its header length (${headerLength} bytes) runs past the end of the file`);
-  let header: ModelFileHeader;
+  let header: unknown;
   try {
-    header = JSON.parse(buf.toString('utf8', PREAMBLE, PREAMBLE + headerLength)) as ModelFileHeader;
+    header = JSON.parse(buf.toString('utf8', PREAMBLE, PREAMBLE + headerLength));
   } catch (err) {
     throw corrupt(file, `its header is not valid JSON (${(err as Error).message})`);
   }
@@ -179,19 +179,128 @@ function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
-function checkHeader(h: ModelFileHeader, file: string): void {
-  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(h) || h.format !== 'nasx-model') throw corrupt(file, 'its header is not a nasx model header');
-  const missing = (['arch', 'nodes', 'inputShape', 'outputSize', 'task', 'normalization', 'tensors'] as const).filter((k) => h[k] === undefined);
-  if (missing.length > 0) throw corrupt(file, `its header lacks ${missing.join(', ')}`);
-  const shapeOk = (s: unknown) => Array.isArray(s) && s.every((d) => Number.isInteger(d) && d >= 0);
-  const listOk = (l: unknown) =>
-    Array.isArray(l) && l.every((t) => isObject(t) && typeof (t as { name: unknown }).name === 'string' && shapeOk((t as { shape: unknown }).shape));
-  if (!isObject(h.tensors) || !listOk(h.tensors.params) || !listOk(h.tensors.state)) {
-    throw corrupt(file, 'its header has a malformed tensor list');
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+
+/** A header value as a message shows it: short arrays of plain values in full, else described. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value) && value.length <= 8 && value.every((v) => typeof v !== 'object' || v === null)) {
+    return `[${value.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v))).join(', ')}]`;
   }
-  if (!shapeOk(h.inputShape) || h.inputShape.length !== 3 || !Number.isInteger(h.outputSize)) {
-    throw corrupt(file, 'its header has a malformed input shape or output size');
+  return describeValue(value);
+}
+
+const REQUIRED_FIELDS = [
+  'arch', 'nodes', 'inputShape', 'outputSize', 'task', 'normalization', 'metrics', 'params', 'flops',
+  'data', 'training', 'nasxVersion', 'createdAt', 'tensors',
+] as const;
+
+/**
+ * Validates a parsed header, within itself and against the data it describes, so that a file with a
+ * valid checksum but a forged or hand-edited header is refused with the field, the rule and the
+ * value rather than trusted (the checksum only proves the bytes are the ones written).
+ */
+function checkHeader(header: unknown, file: string): asserts header is ModelFileHeader {
+  const bad = (why: string) => corrupt(file, why);
+  const expect = (field: string, rule: string, value: unknown) => bad(`its header's ${field} must be ${rule} but is ${shown(value)}`);
+  const numbers = (field: string, value: unknown, rule: 'finite' | 'positive') => {
+    const what = rule === 'finite' ? 'a list of finite numbers' : 'a list of positive numbers';
+    if (!Array.isArray(value)) throw expect(field, what, value);
+    value.forEach((v, i) => {
+      if (!isFiniteNumber(v) || (rule === 'positive' && v <= 0)) {
+        throw expect(`${field}[${i}]`, rule === 'finite' ? 'a finite number' : 'a positive number', v);
+      }
+    });
+    return value as number[];
+  };
+  const entries = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`;
+
+  if (!isObject(header)) throw bad(`its header must be a JSON object but is ${shown(header)}`);
+  const h = header;
+  if (h.format !== 'nasx-model') throw expect('format', '"nasx-model"', h.format);
+  const missing = REQUIRED_FIELDS.filter((k) => h[k] === undefined);
+  if (missing.length > 0) throw bad(`its header lacks ${missing.join(', ')}`);
+
+  if (!isObject(h.arch)) throw expect('arch', 'an object', h.arch);
+  if (!Array.isArray(h.nodes)) throw expect('nodes', 'an array of objects', h.nodes);
+  h.nodes.forEach((n, i) => {
+    if (!isObject(n)) throw expect(`nodes[${i}]`, 'an object', n);
+  });
+  const shape = h.inputShape;
+  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw expect('inputShape', '3 positive integers [height, width, channels]', shape);
+  }
+  const channels = shape[2] as number;
+  const outputSize = h.outputSize;
+  if (!Number.isInteger(outputSize) || (outputSize as number) < 1) throw expect('outputSize', 'a positive integer', outputSize);
+  if (h.task !== 'classification' && h.task !== 'regression') throw expect('task', '"classification" or "regression"', h.task);
+
+  if (h.classNames !== undefined) {
+    if (h.task !== 'classification') throw bad(`its header has classNames but its task is "${h.task}"`);
+    if (!Array.isArray(h.classNames)) throw expect('classNames', 'a list of strings', h.classNames);
+    h.classNames.forEach((c, i) => {
+      if (typeof c !== 'string') throw expect(`classNames[${i}]`, 'a string', c);
+    });
+    if (h.classNames.length !== outputSize) throw bad(`its header's classNames has ${entries(h.classNames.length)} but outputSize is ${outputSize}`);
+  }
+
+  const norm = h.normalization;
+  if (!isObject(norm)) throw expect('normalization', 'an object { scale, mean, std }', norm);
+  if (!isFiniteNumber(norm.scale)) throw expect('normalization.scale', 'a finite number', norm.scale);
+  for (const [key, rule] of [['mean', 'finite'], ['std', 'positive']] as const) {
+    const list = numbers(`normalization.${key}`, norm[key], rule);
+    // One statistic per input channel (lib/data/split.ts computes them per channel).
+    if (list.length !== channels) {
+      throw bad(`its header's normalization.${key} has ${entries(list.length)} but inputShape has ${channels} channel${channels === 1 ? '' : 's'}`);
+    }
+  }
+
+  const target = h.targetNormalization;
+  if (h.task === 'regression') {
+    if (target === undefined) throw bad('its header lacks targetNormalization, which a regression model needs');
+    if (!isObject(target)) throw expect('targetNormalization', 'an object { mean, std }', target);
+    for (const [key, rule] of [['mean', 'finite'], ['std', 'positive']] as const) {
+      const list = numbers(`targetNormalization.${key}`, target[key], rule);
+      if (list.length !== outputSize) throw bad(`its header's targetNormalization.${key} has ${entries(list.length)} but outputSize is ${outputSize}`);
+    }
+  } else if (target !== undefined) {
+    throw bad('its header has targetNormalization but its task is "classification"');
+  }
+
+  if (!isObject(h.metrics)) throw expect('metrics', 'an object', h.metrics);
+  for (const [key, value] of Object.entries(h.metrics)) {
+    if (value !== null && !isFiniteNumber(value)) throw expect(`metrics.${key}`, 'a finite number or null', value);
+  }
+  for (const key of ['params', 'flops'] as const) {
+    if (!isCount(h[key])) throw expect(key, 'a non-negative integer', h[key]);
+  }
+
+  const data = h.data;
+  if (!isObject(data)) throw expect('data', 'an object { name, source, seed }', data);
+  if (typeof data.name !== 'string') throw expect('data.name', 'a string', data.name);
+  if (!isCount(data.seed)) throw expect('data.seed', 'a non-negative integer', data.seed);
+  if (data.source !== undefined && typeof data.source !== 'string' && !isObject(data.source)) {
+    throw expect('data.source', 'a data set name or an object', data.source);
+  }
+  if (!isObject(h.training)) throw expect('training', 'an object', h.training);
+  for (const key of ['nasxVersion', 'createdAt'] as const) {
+    if (typeof h[key] !== 'string') throw expect(key, 'a string', h[key]);
+  }
+
+  const tensors = h.tensors;
+  if (!isObject(tensors)) throw expect('tensors', 'an object { params, state }', tensors);
+  for (const kind of ['params', 'state'] as const) {
+    const list = tensors[kind];
+    if (!Array.isArray(list)) throw expect(`tensors.${kind}`, 'a list of { name, shape }', list);
+    list.forEach((t, i) => {
+      const field = `tensors.${kind}[${i}]`;
+      if (!isObject(t)) throw expect(field, 'an object { name, shape }', t);
+      if (typeof t.name !== 'string') throw expect(`${field}.name`, 'a string', t.name);
+      if (!Array.isArray(t.shape) || !t.shape.every(isCount)) throw expect(`${field}.shape`, 'a list of non-negative integers', t.shape);
+    });
   }
 }
 

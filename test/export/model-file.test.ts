@@ -5,11 +5,13 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { loadDataset } from '../../lib/data/load.js';
 import { NasxError } from '../../lib/errors.js';
-import { MODEL_FORMAT_VERSION, encodeModel, loadModel, saveModel, type TrainedModel } from '../../lib/export/model-file.js';
+import { MODEL_FORMAT_VERSION, decodeModel, encodeModel, loadModel, saveModel, type TrainedModel } from '../../lib/export/model-file.js';
 import { trainModel } from '../../lib/export/train-model.js';
 import { nasxVersion } from '../../lib/util/version.js';
 
 let model: TrainedModel;
+/** A regression model (one target) trained on a small CSV file. */
+let regression: TrainedModel;
 let dir: string;
 
 test.before(async () => {
@@ -19,6 +21,11 @@ test.before(async () => {
     'digits',
     { epochs: 1, seed: 2 },
   );
+  const csv = path.join(dir, 'regression.csv');
+  const rows = ['a,b,c,target'];
+  for (let i = 0; i < 60; i++) rows.push(`${i % 7},${(i * 3) % 11},${i % 5},${(i % 7) * 0.5 - ((i * 3) % 11) * 0.25}`);
+  writeFileSync(csv, `${rows.join('\n')}\n`);
+  regression = await trainModel({ type: 'mlp', layers: [{ units: 4 }] }, { csv, task: 'regression' }, { epochs: 1 });
 });
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -46,6 +53,16 @@ test('saveModel and loadModel round-trip every field and every weight bit for bi
   const bytes = readFileSync(file);
   t.is(bytes.toString('latin1', 0, 8), 'NASXMODL');
   t.is(bytes.readUInt32LE(8), MODEL_FORMAT_VERSION);
+});
+
+test('a regression model round-trips too, its target normalisation included', (t) => {
+  t.is(regression.task, 'regression');
+  t.is(regression.outputSize, 1);
+  t.deepEqual(regression.inputShape, [1, 1, 3]);
+  t.is(regression.normalization.mean.length, 3);
+  t.is(regression.targetNormalization!.mean.length, 1);
+  t.is(regression.classNames, undefined);
+  t.deepEqual(decodeModel(encodeModel(regression)), regression);
 });
 
 function write(name: string, bytes: Uint8Array): string {
@@ -122,4 +139,108 @@ test('a model trained on a CSV file records its absolute path', async (t) => {
   t.deepEqual(m.data.source, { csv });
   t.deepEqual(m.classNames, ['x', 'y']);
   t.is((await loadDataset(m.data.source!, { seed: m.data.seed })).test.count > 0, true);
+});
+
+// Forged headers: the checksum is valid (the file was re-encoded after the change), so only the
+// header's own checks stand between a hand-edited or malicious file and the exporter.
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
+
+/** The bytes of `base` changed by `change`, re-encoded with encodeModel (so the checksum is valid). */
+function forged(change: (m: Loose) => void, base: TrainedModel = model): Uint8Array {
+  const m = structuredClone(base);
+  change(m);
+  return encodeModel(m);
+}
+
+/**
+ * The bytes of `model` with its header's JSON text changed by `change`, for what encodeModel derives
+ * itself (format, tensors) or cannot write (1e999, which JSON.parse reads as Infinity); the padding,
+ * the header length and the checksum are redone.
+ */
+function withHeaderText(change: (json: string) => string): Buffer {
+  const bytes = Buffer.from(encodeModel(model));
+  const length = bytes.readUInt32LE(12);
+  const json = Buffer.from(change(bytes.toString('utf8', 16, 16 + length)), 'utf8');
+  const data = bytes.subarray(16 + length + ((4 - (length % 4)) % 4), bytes.length - 4);
+  const dataStart = 16 + json.length + ((4 - (json.length % 4)) % 4);
+  const out = Buffer.alloc(dataStart + data.length + 4);
+  bytes.copy(out, 0, 0, 12);
+  out.writeUInt32LE(json.length, 12);
+  json.copy(out, 16);
+  data.copy(out, dataStart);
+  out.writeUInt32LE(crc32(out.subarray(0, out.length - 4)), out.length - 4);
+  return out;
+}
+
+function withHeader(change: (h: Loose) => void): Buffer {
+  return withHeaderText((json) => {
+    const h = JSON.parse(json);
+    change(h);
+    return JSON.stringify(h);
+  });
+}
+
+const tensorBytes = (m: TrainedModel) => [...m.weights.params, ...m.weights.state].reduce((a, w) => a + w.data.length * 4, 0);
+
+const forgeries: [string, () => Uint8Array, string][] = [
+  ['a header that is not an object', () => withHeaderText(() => '[1,2]'), 'its header must be a JSON object but is [1, 2]'],
+  ['another format', () => withHeader((h) => (h.format = 'onnx')), 'its header\'s format must be "nasx-model" but is "onnx"'],
+  ['missing fields', () => forged((m) => { delete m.metrics; delete m.data; }), 'its header lacks metrics, data'],
+  ['arch not an object', () => forged((m) => (m.arch = [1])), 'its header\'s arch must be an object but is [1]'],
+  ['nodes not an array', () => forged((m) => (m.nodes = {})), 'its header\'s nodes must be an array of objects but is an object'],
+  ['a node not an object', () => forged((m) => (m.nodes[1] = 'dense')), 'its header\'s nodes[1] must be an object but is "dense"'],
+  ['inputShape of 2 dimensions', () => forged((m) => (m.inputShape = [8, 8])), 'its header\'s inputShape must be 3 positive integers [height, width, channels] but is [8, 8]'],
+  ['inputShape with a zero', () => forged((m) => (m.inputShape = [8, 0, 1])), 'its header\'s inputShape must be 3 positive integers [height, width, channels] but is [8, 0, 1]'],
+  ['outputSize 0', () => forged((m) => (m.outputSize = 0)), 'its header\'s outputSize must be a positive integer but is 0'],
+  ['outputSize 2.5', () => forged((m) => (m.outputSize = 2.5)), 'its header\'s outputSize must be a positive integer but is 2.5'],
+  ['an unknown task', () => forged((m) => (m.task = 'ranking')), 'its header\'s task must be "classification" or "regression" but is "ranking"'],
+  ['classNames of the wrong length', () => forged((m) => (m.classNames = ['a', 'b', 'c'])), 'its header\'s classNames has 3 entries but outputSize is 10'],
+  ['classNames not a list', () => forged((m) => (m.classNames = 'abc')), 'its header\'s classNames must be a list of strings but is "abc"'],
+  ['a class name not a string', () => forged((m) => (m.classNames[9] = 9)), 'its header\'s classNames[9] must be a string but is 9'],
+  ['classNames on a regression model', () => forged((m) => (m.classNames = ['y']), regression), 'its header has classNames but its task is "regression"'],
+  ['normalization not an object', () => forged((m) => (m.normalization = 'x')), 'its header\'s normalization must be an object { scale, mean, std } but is "x"'],
+  ['normalization.scale a string', () => forged((m) => (m.normalization.scale = '1')), 'its header\'s normalization.scale must be a finite number but is "1"'],
+  ['normalization.scale infinite', () => withHeaderText((json) => json.replace(/"scale":[^,}]+/, '"scale":1e999')), 'its header\'s normalization.scale must be a finite number but is Infinity'],
+  ['normalization.mean of the wrong length', () => forged((m) => (m.normalization.mean = [0, 0])), 'its header\'s normalization.mean has 2 entries but inputShape has 1 channel'],
+  ['normalization.mean with a string', () => forged((m) => (m.normalization.mean = ['0'])), 'its header\'s normalization.mean[0] must be a finite number but is "0"'],
+  ['normalization.std missing', () => forged((m) => delete m.normalization.std), 'its header\'s normalization.std must be a list of positive numbers but is undefined'],
+  ['normalization.std zero', () => forged((m) => (m.normalization.std = [0])), 'its header\'s normalization.std[0] must be a positive number but is 0'],
+  ['normalization.std of the wrong length (3 channels)', () => forged((m) => (m.normalization.std = [1]), regression), 'its header\'s normalization.std has 1 entry but inputShape has 3 channels'],
+  ['regression without targetNormalization', () => forged((m) => delete m.targetNormalization, regression), 'its header lacks targetNormalization, which a regression model needs'],
+  ['targetNormalization not an object', () => forged((m) => (m.targetNormalization = [0, 1]), regression), 'its header\'s targetNormalization must be an object { mean, std } but is [0, 1]'],
+  ['targetNormalization.mean of the wrong length', () => forged((m) => (m.targetNormalization.mean = [0, 0]), regression), 'its header\'s targetNormalization.mean has 2 entries but outputSize is 1'],
+  ['targetNormalization.std negative', () => forged((m) => (m.targetNormalization.std = [-1]), regression), 'its header\'s targetNormalization.std[0] must be a positive number but is -1'],
+  ['targetNormalization on a classifier', () => forged((m) => (m.targetNormalization = { mean: [0], std: [1] })), 'its header has targetNormalization but its task is "classification"'],
+  ['metrics not an object', () => forged((m) => (m.metrics = [])), 'its header\'s metrics must be an object but is []'],
+  ['a metric not a number', () => forged((m) => (m.metrics.testAccuracy = 'high')), 'its header\'s metrics.testAccuracy must be a finite number or null but is "high"'],
+  ['params negative', () => forged((m) => (m.params = -1)), 'its header\'s params must be a non-negative integer but is -1'],
+  ['flops fractional', () => forged((m) => (m.flops = 1.5)), 'its header\'s flops must be a non-negative integer but is 1.5'],
+  ['data not an object', () => forged((m) => (m.data = 'digits')), 'its header\'s data must be an object { name, source, seed } but is "digits"'],
+  ['data.name not a string', () => forged((m) => (m.data.name = 5)), 'its header\'s data.name must be a string but is 5'],
+  ['data.seed negative', () => forged((m) => (m.data.seed = -1)), 'its header\'s data.seed must be a non-negative integer but is -1'],
+  ['data.source a number', () => forged((m) => (m.data.source = 3)), 'its header\'s data.source must be a data set name or an object but is 3'],
+  ['training null', () => forged((m) => (m.training = null)), 'its header\'s training must be an object but is null'],
+  ['nasxVersion not a string', () => forged((m) => (m.nasxVersion = 1)), 'its header\'s nasxVersion must be a string but is 1'],
+  ['tensors not an object', () => withHeader((h) => (h.tensors = [])), 'its header\'s tensors must be an object { params, state } but is []'],
+  ['tensors.state not a list', () => withHeader((h) => (h.tensors.state = 'x')), 'its header\'s tensors.state must be a list of { name, shape } but is "x"'],
+  ['a tensor name not a string', () => withHeader((h) => (h.tensors.params[1].name = 3)), 'its header\'s tensors.params[1].name must be a string but is 3'],
+  ['a tensor shape with a negative size', () => withHeader((h) => (h.tensors.params[0].shape = [4, -1])), 'its header\'s tensors.params[0].shape must be a list of non-negative integers but is [4, -1]'],
+];
+
+for (const [name, bytes, why] of forgeries) {
+  test(`a forged header is refused: ${name}`, (t) => {
+    t.throws(() => decodeModel(bytes(), 'forged.nasx'), { instanceOf: NasxError, message: `forged.nasx is corrupt: ${why}` });
+  });
+}
+
+test('a forged header whose tensor shapes do not match the data is refused', (t) => {
+  const first = model.weights.params[0]!;
+  const bytes = withHeader((h) => (h.tensors.params[0].shape = [1]));
+  const described = tensorBytes(model) - (first.data.length - 1) * 4;
+  const err = t.throws(() => decodeModel(bytes, 'forged.nasx'), {
+    message: `forged.nasx is corrupt: its header describes ${described} bytes of tensor data but the file holds ${tensorBytes(model)}`,
+  });
+  t.is((err as NasxError).code, 'ERR_NASX_MODEL_FILE');
 });
