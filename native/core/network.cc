@@ -125,14 +125,17 @@ Network::Network(Plan plan, int max_batch, Backend& backend)
   }
 }
 
-void Network::init_params(std::uint64_t seed) {
+void Network::init_params(std::uint64_t seed, const Team* team) {
   for (size_t t = 0; t < plan_.params.size(); ++t) {
     const TensorInfo& info = plan_.params[t];
     float* p = params_.data() + info.offset;
     if (info.fan_in > 0) {
       Rng rng(derive_seed(seed, 0x1417, t));
       const float limit = std::sqrt(6.0f / static_cast<float>(info.fan_in));
-      for (std::int64_t i = 0; i < info.size; ++i) p[i] = (2.0f * rng.uniform_f() - 1.0f) * limit;
+      for (std::int64_t i = 0; i < info.size; ++i) {
+        if (team && (i & 0xFFFFF) == 0) team->check_cancel();
+        p[i] = (2.0f * rng.uniform_f() - 1.0f) * limit;
+      }
     } else {
       const bool is_gamma = info.name.size() >= 6 && info.name.compare(info.name.size() - 6, 6, ".gamma") == 0;
       std::fill_n(p, info.size, is_gamma ? 1.0f : 0.0f);

@@ -47,7 +47,8 @@ class Network {
   const std::vector<float>& state() const { return state_; }
 
   // He-uniform weights (limit sqrt(6 / fan_in)), zero biases, unit batch-norm scale; a stream per tensor.
-  void init_params(std::uint64_t seed);
+  // When `team` is given, its cancel flag is checked every million values.
+  void init_params(std::uint64_t seed, const Team* team = nullptr);
 
   // Runs the network on `batch` samples (batch ≤ max_batch). Training mode uses batch statistics (and
   // updates the running ones) and dropout drawn from `rng`; inference mode uses running statistics and

@@ -228,7 +228,7 @@ class CandidateRun {
   }
 
   void train(Network& net, Team* team) {
-    net.init_params(derive_seed(o_.seed, 0xA7C1));
+    net.init_params(derive_seed(o_.seed, 0xA7C1), team);
     Optimizer opt(opt_cfg_, net.plan());
     Rng dropout_rng(derive_seed(o_.seed, 0xD209));
     const std::int64_t in = d_.input.size();
