@@ -87,7 +87,9 @@ const usageErrors: [string, string[], string][] = [
   ['--seed -1', ['train', '--arch', mlp, '--seed=-1'], 'Expected an integer >= 0 for --seed but received "-1"'],
   ['negative value without =', ['train', '--arch', mlp, '--seed', '-1'], 'Flag --seed has a value starting with "-"; write it as --seed=VALUE'],
   ['unknown data set', ['train', '--arch', mlp, '--dataset', 'mnist2'], 'Expected one of "digits", "fashion-mnist", "FILE.csv" for --dataset but received "mnist2"'],
-  ['unknown flag', ['train', '--arch', mlp, '--fast'], 'Unknown flag --fast; known flags are --arch, --candidates, --dataset, --task, --label, --epochs, --batch-size, --lr, --optimizer, --seed, --threads, --data-fraction, --resolution, --save, --json, --help'],
+  ['unknown flag', ['train', '--arch', mlp, '--fast'], 'Unknown flag --fast; known flags are --arch, --candidates, --dataset, --task, --label, --epochs, --batch-size, --lr, --optimizer, --seed, --threads, --max-memory, --data-fraction, --resolution, --save, --json, --help'],
+  ['--max-memory 12x', ['train', '--arch', mlp, '--max-memory', '12x'], 'Expected a size in bytes of at least 1048576 (e.g. 512M, 4G, 1.5GiB) for --max-memory but received "12x"'],
+  ['--max-memory below 1 MiB', ['train', '--arch', mlp, '--max-memory', '512K'], 'Expected a size in bytes of at least 1048576 (e.g. 512M, 4G, 1.5GiB) for --max-memory but received "512K"'],
   ['missing flag value', ['train', '--arch'], 'Flag --arch needs a value'],
   ['missing arch file', ['train', '--arch', 'nope.json'], '--arch is neither JSON nor an existing file: "nope.json"'],
   ['missing candidates file', ['train', '--candidates', 'nope.jsonl'], 'Candidates file not found for --candidates: nope.jsonl'],
@@ -287,6 +289,40 @@ test('bench --json: per-strategy test mean and std, validation mean and curve', 
     t.true(s.curve.every((v: number, i: number) => i === 0 || v >= s.curve[i - 1]));
     t.is(s.curve[29], s.validMean);
   }
+});
+
+test('train --candidates: a candidate too big for memory is oom with its estimate and the budget; the others train', (t) => {
+  const dir = tempDir(t, 'nasx-oom-');
+  const file = path.join(dir, 'c.jsonl');
+  const archs = [{ type: 'mlp', layers: [{ units: 16 }] }, { type: 'mlp', layers: [{ units: 1048576 }] }, { type: 'mlp', layers: [{ units: 8 }] }];
+  writeFileSync(file, archs.map((a) => JSON.stringify(a)).join('\n'));
+  const r = nasx('train', '--candidates', file, '--batch-size', '65536', '--max-memory', '4G', '--json');
+  t.is(r.code, 1, r.stderr);
+  const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  t.deepEqual(out.map((o) => o.status), ['ok', 'oom', 'ok']);
+  t.regex(out[1].error, /^needs an estimated [\d.]+ [GT]iB \(\d+ bytes\) to train at batch size 65536, more than the memory budget of 4\.0 GiB \(4294967296 bytes; maxMemory\)$/);
+});
+
+test('search: candidates over --max-memory are oom and the search goes on to its budget', (t) => {
+  // 3 MiB admits the space's small MLPs and refuses the wide ones.
+  const r = nasx('search', '--budget', '12', '--epochs', '1', '--parallel', '1', '--seed', '3', '--max-memory', '3M', '--json');
+  t.is(r.code, 0, r.stderr);
+  const o = JSON.parse(r.stdout);
+  t.is(o.status, 'done');
+  t.is(o.history.length, 12);
+  const statuses = new Set(o.history.map((h: { status: string }) => h.status));
+  t.deepEqual([...statuses].sort(), ['ok', 'oom']);
+  for (const h of o.history.filter((x: { status: string }) => x.status === 'oom')) t.regex(h.error, /more than the memory budget of 3\.0 MiB/);
+});
+
+test('search --time stops the running batch when it runs out, keeping what finished', (t) => {
+  // 100,000 epochs per candidate would take hours; the time budget ends the batch instead.
+  const r = nasx('search', '--time', '3', '--epochs', '100000', '--budget', '4', '--json');
+  t.is(r.code, 1, 'no candidate finished, so there is no best architecture');
+  const o = JSON.parse(r.stdout);
+  t.is(o.status, 'done');
+  t.deepEqual(o.history, []);
+  t.true(o.seconds >= 3 && o.seconds < 30, `${o.seconds} s`);
 });
 
 const strategyList = strategyNames().map((n) => JSON.stringify(n)).join(', ');

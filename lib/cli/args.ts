@@ -74,6 +74,19 @@ export function numberFlag(
   return v;
 }
 
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** A size in bytes: a number with an optional binary unit (K, M, G, T, optionally followed by "iB" or "B"). */
+export function bytesFlag(name: string, raw: string | undefined, min: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(raw);
+  const v = m ? Math.floor(Number(m[1]) * BYTE_UNITS[m[2]!.toLowerCase()]!) : Number.NaN;
+  if (!Number.isSafeInteger(v) || v < min) {
+    throw new UsageError(`Expected a size in bytes of at least ${min} (e.g. 512M, 4G, 1.5GiB) for --${name} but received ${received(raw)}`);
+  }
+  return v;
+}
+
 export function choiceFlag<T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
   if (raw === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(raw)) {

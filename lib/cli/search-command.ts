@@ -13,7 +13,7 @@ import { Study, type StudySummary, type Trial } from '../study/study.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { trainModel } from '../export/train-model.js';
 import { exportValidated, formatExport, type ExportReport } from './export-command.js';
-import { UsageError, checkOutputFlag, choiceFlag, intFlag, numberFlag, parseFlags } from './args.js';
+import { UsageError, bytesFlag, checkOutputFlag, choiceFlag, intFlag, numberFlag, parseFlags } from './args.js';
 import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
 import { ProgressBar, compact, formatSeconds, table } from './progress.js';
 import { stopOnSignals } from './stop-on-signals.js';
@@ -29,7 +29,7 @@ With no options: the mlp space on the embedded digits data, regularized evolutio
   --dataset NAME|FILE     digits (default), fashion-mnist, or a CSV file (--task, --label)
   --strategy NAME         ${strategyNames().join(', ')} (default ${SEARCH_DEFAULTS.strategy})
   --budget N              evaluations (default ${SEARCH_DEFAULTS.budget})
-  --time SECONDS          wall-clock budget (checked between batches)
+  --time SECONDS          wall-clock budget: when it runs out, the running batch stops (what finished is kept)
   --parallel N            candidates trained together per batch (default ${SEARCH_DEFAULTS.parallel})
   --epochs N              training epochs per candidate (default ${SEARCH_DEFAULTS.epochs})
   --data-fraction X       train on this fraction of the training split (default 1)
@@ -38,6 +38,8 @@ With no options: the mlp space on the embedded digits data, regularized evolutio
   --lr X                  peak learning rate (default ${SEARCH_DEFAULTS.lr})
   --seed N                seeds the strategy, the data split and training (default 0)
   --threads N             threads to use (default: all)
+  --max-memory SIZE       memory the engine may hold for training, e.g. 4G (default: half of the machine's);
+                          a candidate estimated above it is oom (the search goes on), others wait
   --top K                 architectures in the final table (default 5)
   --max-latency-ms X      candidates whose ONNX Runtime latency (batch 1, median) is over X ms are invalid
   --export FILE.onnx      retrain the best architecture at the same settings, export it to ONNX and validate it
@@ -59,6 +61,7 @@ const FLAGS = {
   lr: { type: 'string' },
   seed: { type: 'string' },
   threads: { type: 'string' },
+  'max-memory': { type: 'string' },
   top: { type: 'string' },
   out: { type: 'string' },
   export: { type: 'string' },
@@ -127,6 +130,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const lr = numberFlag('lr', values.lr, 0, 10, true) ?? SEARCH_DEFAULTS.lr;
   const seed = intFlag('seed', values.seed, 0) ?? 0;
   const threads = intFlag('threads', values.threads, 1, 1024);
+  const maxMemory = bytesFlag('max-memory', values['max-memory'], 2 ** 20);
   const top = intFlag('top', values.top, 1, 1000) ?? 5;
   const maxLatencyMs = numberFlag('max-latency-ms', values['max-latency-ms'], 0, 1e6, true);
   const source = datasetFromFlags(values);
@@ -142,7 +146,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const evaluator = new NativeEvaluator<unknown>({
     dataset: data,
     build: (a) => space.build(a, data),
-    train: { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}) },
+    train: { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}), ...(maxMemory ? { maxMemory } : {}) },
     ...(maxLatencyMs !== undefined ? { latency: { maxMs: maxLatencyMs } } : {}),
   });
   const stop = stopOnSignals(() => bar.log('Interrupted: finishing the current step, then writing the results gathered so far...'));
@@ -214,7 +218,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
         const trained = await trainModel(
           space.build(summary.best.arch, data),
           data,
-          { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}), ...(dataFraction !== undefined ? { dataFraction } : {}), signal: stop.signal },
+          { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}), ...(maxMemory ? { maxMemory } : {}), ...(dataFraction !== undefined ? { dataFraction } : {}), signal: stop.signal },
           { data: { source, seed } },
         );
         const run = await exportValidated(trained, data, { out: values.export });

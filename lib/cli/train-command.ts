@@ -8,7 +8,7 @@ import { NasxError } from '../errors.js';
 import { saveModel } from '../export/model-file.js';
 import { toTrainedModel } from '../export/train-model.js';
 import { AbortError, trainCandidates, type TrainOptions, type TrainResult } from '../train.js';
-import { UsageError, checkOutputFlag, choiceFlag, intFlag, numberFlag, parseFlags, readFlagFile } from './args.js';
+import { UsageError, bytesFlag, checkOutputFlag, choiceFlag, intFlag, numberFlag, parseFlags, readFlagFile } from './args.js';
 import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
 import { ProgressBar, compact, formatSeconds, table } from './progress.js';
 import { stopOnSignals } from './stop-on-signals.js';
@@ -28,6 +28,8 @@ Trains architectures in the native engine and reports their metrics.
   --optimizer NAME        adamw (default) or sgd
   --seed N                seeds data order, initialisation and dropout (default 0)
   --threads N             threads to use (default: all)
+  --max-memory SIZE       memory the engine may hold for training, e.g. 4G (default: half of the machine's);
+                          a candidate estimated above it is oom, others wait until enough is free
   --data-fraction X       train on this fraction of the training split (default 1)
   --resolution N          resample images to this height (default: native)
   --save FILE             save the trained model (--arch only) for nasx export
@@ -44,6 +46,7 @@ const FLAGS = {
   optimizer: { type: 'string' },
   seed: { type: 'string' },
   threads: { type: 'string' },
+  'max-memory': { type: 'string' },
   'data-fraction': { type: 'string' },
   resolution: { type: 'string' },
   save: { type: 'string' },
@@ -114,6 +117,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     optimizer: choiceFlag('optimizer', values.optimizer, ['adamw', 'sgd'] as const),
     seed: intFlag('seed', values.seed, 0),
     threads: intFlag('threads', values.threads, 1, 1024),
+    maxMemory: bytesFlag('max-memory', values['max-memory'], 2 ** 20),
     dataFraction: numberFlag('data-fraction', values['data-fraction'], 0, 1, true),
     resolution: intFlag('resolution', values.resolution, 0, 4096),
   };

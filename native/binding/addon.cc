@@ -262,6 +262,7 @@ class NetworkHandle final : public Napi::ObjectWrap<NetworkHandle> {
         throw CoreError("out_of_memory", "the network needs an estimated " + format_bytes(bytes_) + " (" + std::to_string(bytes_) +
                                              " bytes) at maxBatch " + std::to_string(max_batch) + ", more than the memory budget of " +
                                              format_bytes(budget) + " (" + std::to_string(budget) + " bytes)");
+      layout.check_indices();
       net_ = std::make_unique<Network>(std::move(plan), max_batch, cpu_backend());
       net_->init_params(static_cast<std::uint64_t>(seed));
     });

@@ -30,12 +30,12 @@ namespace {
 // Kernels index a batch's tensor (and im2col rows, GEMM operands) with 32-bit ints.
 constexpr std::int64_t kMaxTensorElements = (std::int64_t{1} << 31) - 1;
 
-void check_elements(const PlannedNode& n, const char* what, std::int64_t elements, int max_batch) {
-  if (elements > kMaxTensorElements) {
-    throw invalid_arch(n.spec.name + " (" + op_name(n.spec.op) + "): " + what + " holds " + std::to_string(elements) +
-                       " values at a batch of " + std::to_string(max_batch) + "; at most " + std::to_string(kMaxTensorElements) +
-                       " are supported (use a smaller batch size or layer)");
-  }
+// Records the first tensor past the kernels' index range.
+void note_elements(NetworkLayout& l, const PlannedNode& n, const char* what, std::int64_t elements, int max_batch) {
+  if (elements <= kMaxTensorElements || !l.too_large.empty()) return;
+  l.too_large = n.spec.name + " (" + op_name(n.spec.op) + "): " + what + " holds " + std::to_string(elements) + " values at a batch of " +
+                std::to_string(max_batch) + "; at most " + std::to_string(kMaxTensorElements) +
+                " are supported (use a smaller batch size or layer)";
 }
 
 // im2col floats per sample of a convolution.
@@ -50,6 +50,10 @@ std::int64_t conv_chunk_samples(const PlannedNode& n, std::int64_t batch) {
 }
 
 }  // namespace
+
+void NetworkLayout::check_indices() const {
+  if (!too_large.empty()) throw invalid_arch(too_large);
+}
 
 std::int64_t NetworkLayout::bytes() const {
   std::int64_t floats = 2 * params + state + 2 * col + scratch;  // parameters and their gradients
@@ -68,12 +72,12 @@ NetworkLayout layout_network(const Plan& plan, int max_batch) {
   l.state = plan.state_count;
   l.nodes.resize(plan.nodes.size());
   std::int64_t col = 0, scratch = plan.input.size() * batch;
-  if (scratch > kMaxTensorElements && !plan.nodes.empty()) check_elements(plan.nodes[0], "its input", scratch, max_batch);
+  if (!plan.nodes.empty()) note_elements(l, plan.nodes[0], "its input", scratch, max_batch);
   for (size_t i = 0; i < plan.nodes.size(); ++i) {
     const PlannedNode& n = plan.nodes[i];
     NetworkLayout::Node& b = l.nodes[i];
     b.out = n.out.size() * batch;
-    check_elements(n, "its output", b.out, max_batch);
+    note_elements(l, n, "its output", b.out, max_batch);
     const Shape in = n.in_shapes[0];
     scratch = std::max(scratch, in.size() * batch);
     switch (n.spec.op) {
@@ -86,7 +90,7 @@ NetworkLayout layout_network(const Plan& plan, int max_batch) {
       case OpKind::Conv2d:
         if (!(n.spec.kernel == 1 && n.spec.stride == 1)) {
           const std::int64_t rows = conv_chunk_samples(n, batch) * col_row_floats(n);
-          check_elements(n, "its im2col buffer", rows, max_batch);
+          note_elements(l, n, "its im2col buffer", rows, max_batch);
           col = std::max(col, rows);
         }
         break;
@@ -101,6 +105,7 @@ NetworkLayout layout_network(const Plan& plan, int max_batch) {
 Network::Network(Plan plan, int max_batch, Backend& backend)
     : plan_(std::move(plan)), max_batch_(max_batch < 1 ? 1 : max_batch), backend_(backend) {
   const NetworkLayout l = layout_network(plan_, max_batch_);
+  l.check_indices();
   params_.assign(static_cast<size_t>(l.params), 0.0f);
   grads_.assign(static_cast<size_t>(l.params), 0.0f);
   state_.assign(static_cast<size_t>(l.state), 0.0f);

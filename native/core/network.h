@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "backend.h"
@@ -26,11 +27,14 @@ struct NetworkLayout {
   std::int64_t params = 0, state = 0;
   std::int64_t col = 0;        // im2col buffer, and as much again for its gradient
   std::int64_t scratch = 0;
+  std::string too_large;       // the first tensor past the kernels' 32-bit indices, if any
   std::int64_t bytes() const;
+  // Throws CoreError("invalid_arch", ...) naming the node and the size when a tensor is too large.
+  void check_indices() const;
 };
 
-// Checks that every tensor of the plan, at max_batch samples, fits the kernels' 32-bit indices, and
-// lays out its buffers. Throws CoreError("invalid_arch", ...) naming the node and the size at fault.
+// Lays out a plan's buffers for batches of max_batch samples (never throws: check_indices() tells
+// whether the kernels can index them), so that memory is known before anything is allocated.
 NetworkLayout layout_network(const Plan& plan, int max_batch);
 
 class Network {

@@ -35,7 +35,6 @@ const char* activation_name(ActivationKind a) {
 namespace {
 
 constexpr std::int64_t kMaxParams = 256LL * 1024 * 1024;  // 1 GiB of float32 weights
-constexpr std::int64_t kMaxActivation = 64LL * 1024 * 1024;  // per-sample elements of one tensor
 constexpr int kMaxNodes = 4096;
 
 [[noreturn]] void fail(const NodeSpec& n, const std::string& what) {
@@ -152,7 +151,7 @@ class Planner {
         break;
       }
     }
-    if (node.out.size() > kMaxActivation) fail(n, "output " + node.out.str() + " is too large");
+    if (node.out.size() > kMaxSampleValues) fail(n, "output " + node.out.str() + " is too large");
     node.spec = std::move(spec);
     plan_.flops += node.flops;
     plan_.nodes.push_back(std::move(node));
@@ -209,9 +208,9 @@ class Planner {
 
 Plan build_plan(const std::vector<NodeSpec>& nodes, Shape input, int output_size) {
   if (input.h < 1 || input.w < 1 || input.c < 1) throw invalid_arch("input shape must be positive but got " + input.str());
-  if (input.size() > kMaxActivation)
+  if (input.size() > kMaxSampleValues)
     throw invalid_arch("the input shape " + input.str() + " has " + std::to_string(input.size()) + " values per sample; at most " +
-                       std::to_string(kMaxActivation) + " are supported");
+                       std::to_string(kMaxSampleValues) + " are supported");
   if (output_size < 1) throw invalid_arch("output size must be positive but got " + std::to_string(output_size));
   if (nodes.empty()) throw invalid_arch("the network has no layers");
   if (nodes.size() > static_cast<size_t>(kMaxNodes))

@@ -39,6 +39,9 @@ struct Plan {
   std::int64_t flops = 0;      // forward FLOPs per sample (2 per multiply-add)
 };
 
+// The most values one sample of any tensor (the input included) may have.
+constexpr std::int64_t kMaxSampleValues = 64LL * 1024 * 1024;
+
 // Checks and shapes a graph. Throws CoreError("invalid_arch", ...) naming the node and field at fault.
 Plan build_plan(const std::vector<NodeSpec>& nodes, Shape input, int output_size);
 

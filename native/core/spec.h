@@ -43,7 +43,13 @@ struct NodeSpec {
 // Per-sample tensor shape; flat vectors are 1×1×c.
 struct Shape {
   int h = 1, w = 1, c = 1;
-  std::int64_t size() const { return static_cast<std::int64_t>(h) * w * c; }
+  // h·w·c, saturating at INT64_MAX (an over-large shape is refused by whoever checks the size).
+  std::int64_t size() const {
+    if (h < 0 || w < 0 || c < 0) return -1;
+    const std::int64_t hw = static_cast<std::int64_t>(h) * w;  // below 2^62
+    if (c != 0 && hw > INT64_MAX / c) return INT64_MAX;
+    return hw * c;
+  }
   bool operator==(const Shape& o) const { return h == o.h && w == o.w && c == o.c; }
   bool operator!=(const Shape& o) const { return !(*this == o); }
   std::string str() const { return "[" + std::to_string(h) + "," + std::to_string(w) + "," + std::to_string(c) + "]"; }

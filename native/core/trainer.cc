@@ -184,6 +184,7 @@ class CandidateRun {
                std::to_string(job_.memory_limit) + " bytes; maxMemory)");
       return;
     }
+    layout.check_indices();
     // Wait until the engine's running work leaves room for this candidate.
     if (!MemoryAccount::global().acquire(r_.memory_bytes, job_.memory_limit, job_.cancel)) throw Cancelled();
     MemoryReservation held(r_.memory_bytes);
@@ -347,6 +348,13 @@ void check_train_inputs(const TrainData& d, const TrainOptions& o) {
   if (!(o.data_fraction > 0.0 && o.data_fraction <= 1.0)) bad_argument("dataFraction must be in (0, 1]");
   if (!(o.optimizer.lr > 0.0f) || !std::isfinite(o.optimizer.lr)) bad_argument("lr must be a positive number");
   if (o.resolution < 0) bad_argument("resolution must be >= 0");
+  if (o.max_memory < 0) bad_argument("maxMemory must be >= 0");
+  if (d.input.h >= 1 && d.input.w >= 1 && d.input.c >= 1 && o.resolution > 0) {
+    const Shape r = resampled_shape(d.input, std::min(o.resolution, 1 << 24));
+    if (o.resolution > (1 << 24) || r.size() > kMaxSampleValues)
+      bad_argument("resolution " + std::to_string(o.resolution) + " would make each sample " + r.str() + "; at most " +
+                   std::to_string(kMaxSampleValues) + " values per sample are supported");
+  }
   if (o.threads < 0) bad_argument("threads must be >= 0");
   if (d.input.h < 1 || d.input.w < 1 || d.input.c < 1) bad_argument("input shape must be positive but got " + d.input.str());
   if (d.output_size < 1) bad_argument("outputSize must be >= 1");
@@ -428,7 +436,8 @@ std::vector<CandidateResult> train_candidates(const std::vector<Candidate>& arch
 
 Shape resampled_shape(Shape in, int resolution) {
   if (resolution <= 0 || resolution == in.h) return in;
-  const int out_w = std::max(1, static_cast<int>(std::lround(static_cast<double>(in.w) * resolution / in.h)));
+  const double w = std::round(static_cast<double>(in.w) * resolution / in.h);
+  const int out_w = static_cast<int>(std::clamp(w, 1.0, static_cast<double>(1 << 30)));
   return Shape{resolution, out_w, in.c};
 }
 

@@ -254,7 +254,7 @@ void test_index_limits() {
   Plan plan = build_plan({conv(4096, 3, 1), node(OpKind::GlobalAvgPool), dense(2)}, Shape{8, 8, 1}, 2);
   std::string error;
   try {
-    layout_network(plan, 65536);
+    layout_network(plan, 65536).check_indices();
   } catch (const CoreError& e) {
     error = e.what();
   }
