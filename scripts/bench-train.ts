@@ -17,8 +17,9 @@
  * files; the first of $NASX_BENCH_PYTHON, python3 and /usr/bin/python3 that imports torch is used.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { endianness, tmpdir } from 'node:os';
+import { cpus, endianness, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -236,23 +237,27 @@ interface GemmFigure {
 
 /** GFLOP/s of the GEMM shapes and the FMA peak; each figure takes about `secondsPerFigure`. */
 async function gemmFigures(addon: NativeBinding, threadCounts: number[], secondsPerFigure: number) {
-  // Every figure is the best of three shorter measurements, and the peak is measured before each shape
-  // and after the last with the highest kept: a burst of load from other work on the machine then
-  // neither sinks a GEMM figure nor (through a low peak) flatters a percentage.
+  // Each GEMM figure is paired with FMA-peak figures taken right before and after it, three rounds
+  // interleaved (peak, GEMM, peak, GEMM, ...), and the best of each kept: a burst of load from other
+  // work then falls on both, so a ratio reads the kernel's share of what the cores could do at that
+  // time. The run's best peak at each thread count is the denominator for every shape.
   const seconds = secondsPerFigure / 3;
   const peak: Record<number, number> = {};
-  const measurePeak = async () => {
-    for (const t of threadCounts) peak[t] = Math.max(peak[t] ?? 0, await addon.fmaPeak(t, seconds));
+  const measurePeak = async (t: number) => {
+    const g = await addon.fmaPeak(t, seconds);
+    peak[t] = Math.max(peak[t] ?? 0, g);
+    return g;
   };
-  progress(`FMA peak (${threadCounts.join(' and ')} threads)`);
-  await measurePeak();
   const shapes: GemmFigure[] = [];
   for (const s of GEMM_SHAPES) {
-    if (shapes.length > 0) await measurePeak();
     const byThreads: GemmFigure['byThreads'] = {};
     for (const t of threadCounts) {
       let gflops = 0;
-      for (let i = 0; i < 3; i++) gflops = Math.max(gflops, await addon.gemmBenchmark(s.m, s.n, s.k, t, s.transA, s.transB, seconds));
+      for (let i = 0; i < 3; i++) {
+        await measurePeak(t);
+        gflops = Math.max(gflops, await addon.gemmBenchmark(s.m, s.n, s.k, t, s.transA, s.transB, seconds));
+      }
+      await measurePeak(t);
       byThreads[t] = { gflops, percentOfPeak: 0 };
     }
     shapes.push({ ...s, byThreads });
@@ -261,9 +266,21 @@ async function gemmFigures(addon: NativeBinding, threadCounts: number[], seconds
         threadCounts.map((t) => `${byThreads[t]!.gflops.toFixed(1)} GFLOP/s (${t} thr)`).join(', '),
     );
   }
-  await measurePeak();
   for (const s of shapes) for (const t of threadCounts) s.byThreads[t]!.percentOfPeak = (100 * s.byThreads[t]!.gflops) / peak[t]!;
-  return { isa: addon.buildInfo.gemmIsa, peak, shapes };
+  return { isa: addon.buildInfo.gemmIsa, cpu: cpuDescription(), peak, shapes };
+}
+
+/** The CPU the figures come from: model name, x86 family/model and vector extensions (Linux). */
+function cpuDescription(): string {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1]?.trim();
+    const flags = new Set((field('flags') ?? '').split(/\s+/));
+    const vector = ['avx512f', 'avx2', 'fma'].filter((f) => flags.has(f)).join(', ');
+    return `${field('model name') ?? 'unknown CPU'} (family ${field('cpu family') ?? '?'}, model ${field('model') ?? '?'}; ${vector || 'no AVX'})`;
+  } catch {
+    return `${cpus()[0]?.model ?? 'unknown CPU'}`;
+  }
 }
 
 // --- TensorFlow.js (wasm) --------------------------------------------------------------------------
@@ -737,7 +754,8 @@ function renderReport(
     ]);
   }
   out.push(table(rows, ['l', 'r', 'l', ...threadCounts.flatMap(() => ['r', 'r'] as const)]), '');
-  out.push(`GEMM target: ≥ ${TARGETS.gemmPercentOfPeak}% of the FMA peak (a register-only FMA loop at the same thread count).`);
+  out.push(`CPU: ${gemm.cpu}.`);
+  out.push(`GEMM target: ≥ ${TARGETS.gemmPercentOfPeak}% of the FMA peak (a register-only FMA loop at the same thread count, measured before and after each GEMM figure).`);
   out.push('samples/s = training samples / wall time of the whole job, validation and test passes included.');
   for (const n of report.notes) out.push(`Note: ${n}`);
   return `${out.join('\n')}\n`;

@@ -45,15 +45,17 @@ int get_int(const Napi::Object& o, const char* key, const std::string& ctx, int 
   return static_cast<int>(d);
 }
 
-double get_number(const Napi::Object& o, const char* key, const std::string& ctx, double min, double max, double fallback) {
+double get_number(const Napi::Object& o, const char* key, const std::string& ctx, double min, double max, double fallback,
+                  bool exclusive_min) {
   Napi::Value v = o.Get(key);
   const std::string name = ctx.empty() ? key : ctx + "." + key;
   if (v.IsUndefined()) return fallback;
   std::ostringstream expected;
-  expected << "a number between " << min << " and " << max;
+  if (exclusive_min) expected << "a number greater than " << min << " and at most " << max;
+  else expected << "a number between " << min << " and " << max;
   if (!v.IsNumber()) throw_type(o.Env(), name, expected.str(), v);
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max)) throw_range(o.Env(), name, expected.str(), v);
+  if (!((exclusive_min ? d > min : d >= min) && d <= max)) throw_range(o.Env(), name, expected.str(), v);
   return d;
 }
 
@@ -225,7 +227,7 @@ OptimizerConfig get_optimizer(const Napi::Object& o, const std::string& ctx) {
     else if (k == "adamw") c.kind = OptimizerKind::AdamW;
     else throw_range(o.Env(), ctx.empty() ? "optimizer" : ctx + ".optimizer", expected, kind);
   }
-  c.lr = static_cast<float>(get_number(o, "lr", ctx, 1e-12, 1e3, c.kind == OptimizerKind::Sgd ? 0.05 : 1e-3));
+  c.lr = static_cast<float>(get_number(o, "lr", ctx, 0, 1e3, c.kind == OptimizerKind::Sgd ? 0.05 : 1e-3, true));
   c.momentum = static_cast<float>(get_number(o, "momentum", ctx, 0.0, 0.9999, 0.9));
   c.nesterov = get_bool(o, "nesterov", ctx, false);
   c.weight_decay = static_cast<float>(get_number(o, "weightDecay", ctx, 0.0, 10.0, c.kind == OptimizerKind::Sgd ? 5e-4 : 1e-4));
@@ -245,8 +247,8 @@ TrainOptions get_train_options(const Napi::Value& v, const std::string& name) {
   t.warmup_fraction = static_cast<float>(get_number(o, "warmupFraction", name, 0.0, 1.0, 0.05));
   t.seed = static_cast<std::uint64_t>(get_number(o, "seed", name, 0, 9007199254740991.0, 0));
   t.threads = get_int(o, "threads", name, 0, 1024, 0);
-  t.data_fraction = get_number(o, "dataFraction", name, 1e-9, 1.0, 1.0);
-  t.resolution = get_int(o, "resolution", name, 0, 1 << 16, 0);
+  t.data_fraction = get_number(o, "dataFraction", name, 0, 1.0, 1.0, true);
+  t.resolution = get_int(o, "resolution", name, 0, 4096, 0);
   t.keep_weights = get_bool(o, "keepWeights", name, false);
   t.max_memory = static_cast<std::int64_t>(get_number(o, "maxMemory", name, 1 << 20, 9007199254740991.0, 0));
   return t;

@@ -21,7 +21,9 @@ std::string describe(const Napi::Value& v);
 
 Napi::Object get_object(const Napi::Value& v, const std::string& name);
 int get_int(const Napi::Object& o, const char* key, const std::string& ctx, int min, int max, int fallback, bool required = false);
-double get_number(const Napi::Object& o, const char* key, const std::string& ctx, double min, double max, double fallback);
+// A number in [min, max] (or (min, max] when exclusive_min), the fallback when undefined.
+double get_number(const Napi::Object& o, const char* key, const std::string& ctx, double min, double max, double fallback,
+                  bool exclusive_min = false);
 bool get_bool(const Napi::Object& o, const char* key, const std::string& ctx, bool fallback);
 
 Shape get_shape(const Napi::Value& v, const std::string& name);
