@@ -112,15 +112,15 @@ Network::Network(Plan plan, int max_batch, Backend& backend)
   buf_.resize(plan_.nodes.size());
   for (size_t i = 0; i < plan_.nodes.size(); ++i) {
     const NetworkLayout::Node& n = l.nodes[i];
-    buf_[i].out.assign(static_cast<size_t>(n.out), 0.0f);
-    buf_[i].grad.assign(static_cast<size_t>(n.out), 0.0f);
-    buf_[i].aux.assign(static_cast<size_t>(n.aux), plan_.nodes[i].spec.op == OpKind::Dropout ? 1.0f : 0.0f);
-    buf_[i].stats.assign(static_cast<size_t>(n.stats), 0.0f);
-    buf_[i].argmax.assign(static_cast<size_t>(n.argmax), 0);
+    buf_[i].out.allocate(n.out);
+    buf_[i].grad.allocate(n.out);
+    buf_[i].aux.allocate(n.aux);
+    buf_[i].stats.allocate(n.stats);
+    buf_[i].argmax.allocate(n.argmax);
   }
-  col_.assign(static_cast<size_t>(l.col), 0.0f);
-  dcol_.assign(static_cast<size_t>(l.col), 0.0f);
-  scratch_.assign(static_cast<size_t>(l.scratch), 0.0f);
+  col_.allocate(l.col);
+  dcol_.allocate(l.col);
+  scratch_.allocate(l.scratch);
   // Reset running variances to 1.
   for (const PlannedNode& n : plan_.nodes) {
     if (n.spec.op == OpKind::BatchNorm) {
@@ -293,7 +293,7 @@ void Network::forward_node(size_t i, const float* x, int batch, bool training, R
       const float rate = n.spec.rate;
       if (!training || rate <= 0.0f || rng == nullptr) {
         std::copy_n(in, in_total, y);
-        std::fill_n(b.aux.begin(), in_total, 1.0f);
+        std::fill_n(b.aux.data(), in_total, 1.0f);
       } else {
         const float keep = 1.0f / (1.0f - rate);
         float* mask = b.aux.data();
@@ -317,7 +317,10 @@ void Network::forward_node(size_t i, const float* x, int batch, bool training, R
 void Network::backward(const float* dout, float* dx, Team* team) {
   if (last_input_ == nullptr) throw CoreError("engine", "backward called before forward");
   const int batch = last_batch_;
-  for (size_t i = 0; i < buf_.size(); ++i) std::fill_n(buf_[i].grad.begin(), plan_.nodes[i].out.size() * batch, 0.0f);
+  for (size_t i = 0; i < buf_.size(); ++i) {
+    if (team) team->check_cancel();
+    std::fill_n(buf_[i].grad.data(), plan_.nodes[i].out.size() * batch, 0.0f);
+  }
   if (dx) std::fill_n(dx, plan_.input.size() * batch, 0.0f);
   std::copy_n(dout, plan_.output_size * static_cast<std::int64_t>(batch), buf_.back().grad.data());
   for (size_t i = plan_.nodes.size(); i-- > 0;) {

@@ -1,7 +1,9 @@
 // A network built from a plan: parameters, activations and the forward and backward passes.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,27 @@ struct NetworkLayout {
 // whether the kernels can index them), so that memory is known before anything is allocated.
 NetworkLayout layout_network(const Plan& plan, int max_batch);
 
+// A buffer left uninitialised when allocated: every kernel writes its part of an activation, gradient
+// or scratch buffer before reading it, so building a network touches no memory, and its pages are
+// first faulted in by the training step (where cancellation is checked), not by the constructor.
+template <typename T>
+class UninitBuffer {
+ public:
+  void allocate(std::int64_t n) {
+    data_.reset(n > 0 ? new T[static_cast<std::size_t>(n)] : nullptr);
+    size_ = n > 0 ? n : 0;
+  }
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  T* begin() { return data_.get(); }
+  std::int64_t size() const { return size_; }
+  T& operator[](std::size_t i) { return data_[i]; }
+
+ private:
+  std::unique_ptr<T[]> data_;
+  std::int64_t size_ = 0;
+};
+
 class Network {
  public:
   // Buffers are sized for batches of at most max_batch samples (see layout_network).
@@ -65,10 +88,10 @@ class Network {
 
  private:
   struct Buffers {
-    std::vector<float> out, grad;
-    std::vector<float> aux;     // batch norm: x̂ ; dropout: mask
-    std::vector<float> stats;   // batch norm: per-channel inverse std of the last training batch
-    std::vector<int> argmax;    // max pooling
+    UninitBuffer<float> out, grad;
+    UninitBuffer<float> aux;     // batch norm: x̂ ; dropout: mask
+    UninitBuffer<float> stats;   // batch norm: per-channel inverse std of the last training batch
+    UninitBuffer<int> argmax;    // max pooling
   };
   const float* out_of(int index, const float* x) const;
   float* grad_of(int index, float* dx);
@@ -84,7 +107,7 @@ class Network {
   Backend& backend_;
   std::vector<float> params_, grads_, state_;
   std::vector<Buffers> buf_;
-  std::vector<float> col_, dcol_, scratch_;
+  UninitBuffer<float> col_, dcol_, scratch_;
   const float* last_input_ = nullptr;
   int last_batch_ = 0;
   bool last_training_ = false;

@@ -66,6 +66,7 @@ test('worker.terminate() during training stops it within seconds, and the proces
   const seconds = (performance.now() - started) / 1000;
   // 100,000 epochs would take hours: the engine's threads were cancelled and joined at teardown.
   t.true(seconds < 10, `terminate took ${seconds.toFixed(2)} s`);
+  t.log(`worker.terminate() returned after ${seconds.toFixed(2)} s`);
   const [after] = await trainCandidates([small], 'digits', { epochs: 1 });
   t.is(after!.status, 'ok');
 });
@@ -168,6 +169,7 @@ test('huge epochs cancelled early allocate nothing per epoch up front', async (t
   t.is(r!.status, 'cancelled');
   // Every epoch's permutation up front would be 100,000 × the training split's size in int32s (> 400 MB here).
   t.true(during - before < 150 * MiB, `RSS grew by ${((during - before) / MiB).toFixed(0)} MiB`);
+  t.log(`RSS grew by ${((during - before) / MiB).toFixed(1)} MiB by epoch 2 of 100,000`);
 });
 
 // Serial: these read the process-wide memory account, which concurrent tests would share.
@@ -180,8 +182,10 @@ test.serial('a cancel arrives inside a long step: the step is abandoned, not fin
   // Abort a while after the candidate took its memory: it is then inside its first step.
   while (native().memoryInfo().heldBytes === 0) await new Promise((r) => setTimeout(r, 5));
   await new Promise((r) => setTimeout(r, 800));
+  const aborted = performance.now();
   controller.abort();
   const err = await t.throwsAsync(run, { instanceOf: AbortError });
+  t.log(`settled ${(performance.now() - aborted).toFixed(0)} ms after the abort`);
   const [r] = (err as AbortError<TrainResult>).results;
   t.is(r!.status, 'cancelled');
   t.is(r!.samplesSeen, 0, 'the first step never completed');
@@ -254,6 +258,7 @@ test('the host keeps its async I/O while four trainings run (they use the engine
   for (const e of await Promise.all(jobs)) t.true(e instanceof AbortError);
   // On the libuv pool, four trainings would hold all four of its threads: readFile would wait for them.
   t.true(busy < Math.max(25 * idle, 25), `median readFile ${busy.toFixed(2)} ms while training, ${idle.toFixed(2)} ms idle`);
+  t.log(`median fs.readFile: ${idle.toFixed(3)} ms idle, ${busy.toFixed(3)} ms during four trainings`);
 });
 
 test('thread creation refused by the system is a clear error, not a hang or an abort', (t) => {
