@@ -87,6 +87,8 @@ export interface TrainResult {
   metrics: TrainMetrics;
   /** Wall-clock seconds from the batch's start to this candidate's finish. */
   seconds: number;
+  /** Seconds from the batch's start to this candidate's start (it may wait for memory or a worker). */
+  startedAt: number;
   /** Training samples processed over `seconds`. */
   samplesPerSecond: number;
   /** Training samples processed (minibatch steps completed × their sizes). */
@@ -156,6 +158,7 @@ function toResult(arch: Arch, r: NativeResult, data: Dataset): TrainResult {
     memoryBytes: r.memoryBytes,
     metrics,
     seconds: r.seconds,
+    startedAt: r.startedAt,
     samplesPerSecond: r.samplesPerSecond,
     samplesSeen: r.samplesSeen,
     epochs: r.epochs.map((e) => ({ ...e, valLoss: num(e.valLoss), valAccuracy: num(e.valAccuracy) })),
@@ -176,6 +179,7 @@ function invalidResult(arch: Arch, error: string, data: Dataset): TrainResult {
     memoryBytes: 0,
     metrics: { trainLoss: null, valLoss: null, testLoss: null, valAccuracy: null, testAccuracy: null },
     seconds: 0,
+    startedAt: 0,
     samplesPerSecond: 0,
     samplesSeen: 0,
     epochs: [],

@@ -17,9 +17,8 @@
  * files; the first of $NASX_BENCH_PYTHON, python3 and /usr/bin/python3 that imports torch is used.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, endianness, tmpdir } from 'node:os';
+import { endianness, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,6 +28,7 @@ import { loadDataset } from '../lib/data/load.js';
 import { NasxError, checkInteger } from '../lib/errors.js';
 import { native, type NativeBinding } from '../lib/native/binding.js';
 import { trainCandidates, type TrainResult } from '../lib/train.js';
+import { cpuDescription } from '../lib/util/machine.js';
 
 /** The hyper-parameters every peer trains with (the engine's defaults, spelled out). */
 const HYPER = { epochs: 1, batchSize: 128, lr: 1e-3, weightDecay: 1e-4, warmupFraction: 0.05, seed: 0 } as const;
@@ -270,18 +270,6 @@ async function gemmFigures(addon: NativeBinding, threadCounts: number[], seconds
   return { isa: addon.buildInfo.gemmIsa, cpu: cpuDescription(), peak, shapes };
 }
 
-/** The CPU the figures come from: model name, x86 family/model and vector extensions (Linux). */
-function cpuDescription(): string {
-  try {
-    const info = readFileSync('/proc/cpuinfo', 'utf8');
-    const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1]?.trim();
-    const flags = new Set((field('flags') ?? '').split(/\s+/));
-    const vector = ['avx512f', 'avx2', 'fma'].filter((f) => flags.has(f)).join(', ');
-    return `${field('model name') ?? 'unknown CPU'} (family ${field('cpu family') ?? '?'}, model ${field('model') ?? '?'}; ${vector || 'no AVX'})`;
-  } catch {
-    return `${cpus()[0]?.model ?? 'unknown CPU'}`;
-  }
-}
 
 // --- TensorFlow.js (wasm) --------------------------------------------------------------------------
 

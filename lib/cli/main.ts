@@ -11,6 +11,7 @@ import { trainCommand } from './train-command.js';
 import { searchCommand } from './search-command.js';
 import { benchCommand } from './bench-command.js';
 import { exportCommand } from './export-command.js';
+import { tabulateCommand } from './tabulate-command.js';
 
 const USAGE = `Usage: nasx <command> [options]
 
@@ -19,6 +20,7 @@ Commands:
   bench     compare strategies on a tabular benchmark (nasx bench --help)
   train     train architectures in the native engine (nasx train --help)
   export    export a trained model to ONNX, validated by ONNX Runtime (nasx export --help)
+  tabulate  train a sample of a space and write a learning-curve table (nasx tabulate --help)
   info      show the native engine's build: instruction set, threads, CUDA
 
 Options:
@@ -50,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
         return await trainCommand(rest);
       case 'export':
         return await exportCommand(rest);
+      case 'tabulate':
+        return await tabulateCommand(rest);
       case 'info':
         return await info();
       case '--version':
@@ -62,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, export, info`);
+        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, export, tabulate, info`);
     }
   } catch (err) {
     if (err instanceof UsageError) {

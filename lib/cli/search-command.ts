@@ -102,7 +102,7 @@ export function searchJson(summary: StudySummary<unknown>) {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function resolveSpace(name: string): Promise<DslSpace<any>> {
+export async function resolveSpace(name: string): Promise<DslSpace<any>> {
   if (name.endsWith('.json')) {
     if (!existsSync(name)) throw new UsageError(`Space file not found for --space: ${name}`);
     return loadSearchSpace(name);

@@ -97,6 +97,8 @@ export interface NativeResult {
   inputShape: [number, number, number];
   metrics: { trainLoss: number; valLoss: number; valAccuracy: number; testLoss: number; testAccuracy: number };
   seconds: number;
+  /** Seconds from the batch's start to this candidate's start (it may wait for memory or a worker). */
+  startedAt: number;
   samplesPerSecond: number;
   samplesSeen: number;
   epochs: NativeEpoch[];

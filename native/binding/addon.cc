@@ -70,6 +70,7 @@ Napi::Object result_to_js(Napi::Env env, const CandidateResult& r) {
   m.Set("testAccuracy", nan_or(env, r.test_accuracy));
   o.Set("metrics", m);
   o.Set("seconds", r.seconds);
+  o.Set("startedAt", r.started);
   o.Set("samplesPerSecond", r.samples_per_second);
   o.Set("samplesSeen", Napi::Number::New(env, static_cast<double>(r.samples_seen)));
   Napi::Array epochs = Napi::Array::New(env, r.epochs.size());

@@ -188,6 +188,7 @@ class CandidateRun {
     // Wait until the engine's running work leaves room for this candidate.
     if (!MemoryAccount::global().acquire(r_.memory_bytes, job_.memory_limit, job_.cancel)) throw Cancelled();
     MemoryReservation held(r_.memory_bytes);
+    r_.started = std::chrono::duration<double>(Clock::now() - job_.start).count();
     Network net(std::move(plan), o_.batch_size, backend);
     train(net, team);
     if (o_.keep_weights && r_.status == CandidateStatus::Ok) {

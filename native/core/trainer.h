@@ -71,6 +71,7 @@ struct CandidateResult {
   double test_loss = std::numeric_limits<double>::quiet_NaN();
   double test_accuracy = std::numeric_limits<double>::quiet_NaN();
   double seconds = 0, samples_per_second = 0;
+  double started = 0;                   // seconds from the job's start to this candidate's start (after admission)
   std::int64_t samples_seen = 0;
   std::vector<EpochRecord> epochs;
   std::vector<TensorInfo> tensors, state_tensors;  // when keep_weights
