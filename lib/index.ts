@@ -2,7 +2,7 @@
  * nasx — neural architecture search for TypeScript, with a native training engine.
  */
 export { trainCandidates, checkTrainOptions } from './train.js';
-export type { TrainOptions, TrainResult, TrainMetrics, TrainProgress, CandidateStatus } from './train.js';
+export type { TrainOptions, TrainResult, TrainMetrics, TrainProgress, TrainingState, CandidateStatus } from './train.js';
 export { lowerArch, parseArch, validateArch, ACTIVATIONS, ARCH_TYPES } from './arch/arch.js';
 export type {
   Arch,

@@ -16,6 +16,7 @@ import {
   type NativeProgress,
   type NativeResult,
   type NativeTensor,
+  type NativeTrainingState,
 } from './native/binding.js';
 
 /**
@@ -51,6 +52,23 @@ export interface TrainOptions {
   /** Return the trained weights with each result. Default false. */
   keepWeights?: boolean;
   /**
+   * Return each trained candidate's full training state (`trainingState`: weights, optimizer moments,
+   * step count, dropout generator), so that `resume` can continue it later. Default false.
+   */
+  keepState?: boolean;
+  /**
+   * Per candidate (same order as `archs`), a state to continue from instead of initialising:
+   * training runs the epochs after `state.epochsDone` up to `epochs`. With the same seed, data,
+   * batch size and `scheduleEpochs`, training 3 epochs and continuing to 9 gives the weights of 9
+   * straight. A state that does not fit its candidate makes it `failed`, with the reason.
+   */
+  resume?: readonly (TrainingState | null | undefined)[];
+  /**
+   * Length of the learning-rate schedule in epochs (at least `epochs`; default `epochs`): a run that
+   * may be continued later is scheduled over the epochs it may reach.
+   */
+  scheduleEpochs?: number;
+  /**
    * Bytes of memory the engine may hold for training in this process while this call's candidates
    * start (every running job's candidates count). A candidate estimated above it is `oom`; others
    * wait until enough is free. Default: half of the machine's memory (or of the cgroup limit).
@@ -63,6 +81,8 @@ export interface TrainOptions {
 }
 
 export type TrainProgress = NativeProgress;
+
+export type TrainingState = NativeTrainingState;
 
 export interface TrainMetrics {
   trainLoss: number | null;
@@ -97,6 +117,8 @@ export interface TrainResult {
   /** Input shape the network was trained on (after resampling). */
   inputShape: [number, number, number];
   weights?: { params: NativeTensor[]; state: NativeTensor[] };
+  /** With `keepState`: what `resume` needs to continue this candidate. */
+  trainingState?: TrainingState;
 }
 
 /** Rejection of a cancelled `trainCandidates`; `results` holds every candidate, unfinished ones `cancelled`. */
@@ -111,7 +133,7 @@ export function checkTrainOptions(options: unknown): TrainOptions {
   const o = options as Record<string, unknown>;
   const known = [
     'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'weightDecay', 'warmupFraction', 'seed', 'threads',
-    'dataFraction', 'resolution', 'keepWeights', 'maxMemory', 'signal', 'onProgress',
+    'dataFraction', 'resolution', 'keepWeights', 'keepState', 'resume', 'scheduleEpochs', 'maxMemory', 'signal', 'onProgress',
   ];
   for (const k of Object.keys(o)) {
     if (!known.includes(k)) throw new RangeError(`Unknown option "${k}" for options; known options are ${known.join(', ')}`);
@@ -128,6 +150,9 @@ export function checkTrainOptions(options: unknown): TrainOptions {
   if (o.dataFraction !== undefined) checkNumber('options.dataFraction', o.dataFraction, 0, 1, { exclusiveMin: true });
   if (o.resolution !== undefined) checkInteger('options.resolution', o.resolution, 0, 4096);
   if (o.maxMemory !== undefined) checkInteger('options.maxMemory', o.maxMemory, 1 << 20);
+  if (o.scheduleEpochs !== undefined) checkInteger('options.scheduleEpochs', o.scheduleEpochs, (o.epochs as number | undefined) ?? 1, 100000);
+  if (o.keepState !== undefined && typeof o.keepState !== 'boolean') throw typeError('options.keepState', 'a boolean', o.keepState);
+  if (o.resume !== undefined && !Array.isArray(o.resume)) throw typeError('options.resume', 'an array of training states (or null), one per architecture', o.resume);
   if (o.keepWeights !== undefined && typeof o.keepWeights !== 'boolean') throw typeError('options.keepWeights', 'a boolean', o.keepWeights);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', o.signal);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw typeError('options.onProgress', 'a function', o.onProgress);
@@ -166,6 +191,7 @@ function toResult(arch: Arch, r: NativeResult, data: Dataset): TrainResult {
   };
   if (r.error) result.error = r.error;
   if (r.weights) result.weights = r.weights;
+  if (r.trainingState) result.trainingState = r.trainingState;
   return result;
 }
 
@@ -203,6 +229,9 @@ export async function trainCandidates(
   const opts = checkTrainOptions(options);
   const data = isDataset(dataset) ? dataset : await loadDataset(dataset as DatasetSource, { seed: opts.seed ?? 0 });
   if (opts.signal?.aborted) throw new AbortError<TrainResult>('training was aborted before it started', []);
+  if (opts.resume !== undefined && opts.resume.length !== archs.length) {
+    throw new RangeError(`Expected options.resume to hold one entry per architecture (${archs.length}) but received ${opts.resume.length}`);
+  }
 
   const results: (TrainResult | undefined)[] = new Array(archs.length);
   const lowered: { nodes: NativeNode[]; optimizer?: NativeOptimizerConfig }[] = [];
@@ -211,10 +240,11 @@ export async function trainCandidates(
     try {
       const nodes = lowerArch(arch, data.outputSize, `archs[${i}]`);
       const hyper = arch.hyper;
-      lowered.push(
-        hyper
+      const resume = opts.resume?.[i] ?? undefined;
+      lowered.push({
+        nodes,
+        ...(hyper
           ? {
-              nodes,
               optimizer: {
                 optimizer: hyper.optimizer ?? opts.optimizer ?? 'adamw',
                 lr: hyper.lr ?? (hyper.optimizer === undefined || hyper.optimizer === opts.optimizer ? opts.lr : undefined),
@@ -222,8 +252,9 @@ export async function trainCandidates(
                 momentum: hyper.momentum ?? opts.momentum,
               },
             }
-          : { nodes },
-      );
+          : {}),
+        ...(resume ? { resume } : {}),
+      });
       slots.push(i);
     } catch (err) {
       if (!(err instanceof NasxError)) throw err;
@@ -252,6 +283,8 @@ export async function trainCandidates(
           dataFraction: opts.dataFraction,
           resolution: opts.resolution,
           keepWeights: opts.keepWeights,
+          keepState: opts.keepState,
+          scheduleEpochs: opts.scheduleEpochs,
           maxMemory: opts.maxMemory,
         },
         (event) => {

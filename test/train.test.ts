@@ -206,3 +206,31 @@ test('the addon loads and trains inside worker_threads, several at once', async 
   t.true((a as number) > 0.8);
   t.is(main[0]!.status, 'ok');
 });
+
+test('a saved training state continues to the weights of one straight run, bit for bit', async (t) => {
+  const data = await loadDataset('digits');
+  const archs: Arch[] = [cnn, { type: 'mlp', layers: [{ units: 48, dropout: 0.3, batchNorm: true }], hyper: { optimizer: 'sgd', lr: 0.05 } }];
+  const base = { seed: 7, scheduleEpochs: 6, keepWeights: true } as const;
+  const straight = await trainCandidates(archs, data, { ...base, epochs: 6 });
+  const first = await trainCandidates(archs, data, { ...base, epochs: 2, keepState: true });
+  t.deepEqual(first.map((r) => r.trainingState!.epochsDone), [2, 2]);
+  const resumed = await trainCandidates(archs, data, { ...base, epochs: 6, resume: first.map((r) => r.trainingState) });
+  resumed.forEach((r, i) => {
+    t.is(r.status, 'ok');
+    t.deepEqual(r.epochs.map((e) => e.epoch), [3, 4, 5, 6]);
+    t.deepEqual(r.metrics, straight[i]!.metrics);
+    t.deepEqual(r.weights!.params.map((p) => Array.from(p.data)), straight[i]!.weights!.params.map((p) => Array.from(p.data)));
+  });
+  // A state belongs to its architecture: given to another one, that candidate fails with the reason.
+  const [wrong] = await trainCandidates([small], data, { ...base, epochs: 6, resume: [first[0]!.trainingState] });
+  t.is(wrong!.status, 'failed');
+  t.regex(wrong!.error!, /^cannot resume: the state has \d+ parameters and \d+ statistics but the network has \d+ and 0$/);
+  await t.throwsAsync(trainCandidates([small], data, { epochs: 6, resume: [] }), {
+    instanceOf: RangeError,
+    message: 'Expected options.resume to hold one entry per architecture (1) but received 0',
+  });
+  await t.throwsAsync(trainCandidates([small], data, { epochs: 6, scheduleEpochs: 3 }), {
+    instanceOf: RangeError,
+    message: 'Expected an integer between 6 and 100000 for options.scheduleEpochs but received 3 of type number',
+  });
+});

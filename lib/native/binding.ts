@@ -70,7 +70,28 @@ export interface NativeTrainOptions {
   dataFraction?: number;
   resolution?: number;
   keepWeights?: boolean;
+  keepState?: boolean;
+  scheduleEpochs?: number;
   maxMemory?: number;
+}
+
+/**
+ * Everything the engine needs to continue training a candidate where it stopped (see
+ * `TrainOptions.keepState`): continuing to a later epoch gives the same weights as one straight run.
+ */
+export interface NativeTrainingState {
+  /** Epochs trained. */
+  epochsDone: number;
+  /** Optimizer steps taken. */
+  steps: number;
+  /** The dropout generator's state. */
+  rng: Uint32Array;
+  /** Parameters and batch-norm running statistics, in the engine's tensor order. */
+  params: Float32Array;
+  state: Float32Array;
+  /** Optimizer moments (`v` is empty for SGD). */
+  m: Float32Array;
+  v: Float32Array;
 }
 
 export interface NativeTensor {
@@ -103,6 +124,7 @@ export interface NativeResult {
   samplesSeen: number;
   epochs: NativeEpoch[];
   weights?: { params: NativeTensor[]; state: NativeTensor[] };
+  trainingState?: NativeTrainingState;
 }
 
 export interface NativeProgress {
@@ -216,7 +238,7 @@ export interface NativeBinding {
   Dataset: new (data: NativeTrainData) => NativeDataset;
   memoryInfo(): NativeMemoryInfo;
   train(
-    candidates: { nodes: NativeNode[]; optimizer?: NativeOptimizerConfig }[],
+    candidates: { nodes: NativeNode[]; optimizer?: NativeOptimizerConfig; resume?: NativeTrainingState }[],
     data: NativeTrainData | NativeDataset,
     options: NativeTrainOptions,
     onProgress: (event: NativeProgress) => void,

@@ -85,6 +85,7 @@ Napi::Object result_to_js(Napi::Env env, const CandidateResult& r) {
     epochs.Set(static_cast<uint32_t>(i), eo);
   }
   o.Set("epochs", epochs);
+  if (r.training_state) o.Set("trainingState", training_state_to_js(env, *r.training_state));
   if (!r.tensors.empty() || !r.weights.empty()) {
     Napi::Object w = Napi::Object::New(env);
     w.Set("params", tensors_to_js(env, r.tensors, r.weights));
@@ -165,6 +166,8 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
       c.own_optimizer = true;
       c.optimizer = get_optimizer(get_object(opt, name + ".optimizer"), name + ".optimizer");
     }
+    Napi::Value resume = entry.Get("resume");
+    if (!resume.IsUndefined() && !resume.IsNull()) c.resume = get_training_state(resume, name + ".resume");
     archs->push_back(std::move(c));
   }
   auto options = std::make_shared<TrainOptions>(get_train_options(info[2], "options"));

@@ -250,8 +250,56 @@ TrainOptions get_train_options(const Napi::Value& v, const std::string& name) {
   t.data_fraction = get_number(o, "dataFraction", name, 0, 1.0, 1.0, true);
   t.resolution = get_int(o, "resolution", name, 0, 4096, 0);
   t.keep_weights = get_bool(o, "keepWeights", name, false);
+  t.keep_state = get_bool(o, "keepState", name, false);
+  t.schedule_epochs = get_int(o, "scheduleEpochs", name, 0, 100000, 0);
   t.max_memory = static_cast<std::int64_t>(get_number(o, "maxMemory", name, 1 << 20, 9007199254740991.0, 0));
   return t;
+}
+
+std::shared_ptr<const TrainingState> get_training_state(const Napi::Value& v, const std::string& name) {
+  Napi::Object o = get_object(v, name);
+  auto st = std::make_shared<TrainingState>();
+  st->epochs_done = get_int(o, "epochsDone", name, 1, 100000, 0, true);
+  const double steps = get_number(o, "steps", name, 0, 9007199254740991.0, -1);
+  if (steps < 0 || std::floor(steps) != steps) throw_range(o.Env(), name + ".steps", "an integer >= 0", o.Get("steps"));
+  st->steps = static_cast<std::int64_t>(steps);
+  Napi::Value rng = o.Get("rng");
+  if (!rng.IsTypedArray() || rng.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array || rng.As<Napi::Uint32Array>().ElementLength() != 4)
+    throw_type(o.Env(), name + ".rng", "a Uint32Array of length 4", rng);
+  Napi::Uint32Array words = rng.As<Napi::Uint32Array>();
+  st->dropout_rng[0] = (static_cast<std::uint64_t>(words[0]) << 32) | words[1];
+  st->dropout_rng[1] = (static_cast<std::uint64_t>(words[2]) << 32) | words[3];
+  auto copy = [&](const char* key, std::vector<float>& into) {
+    Napi::Float32Array a = get_f32(o.Get(key), name + "." + key);
+    into.assign(a.Data(), a.Data() + a.ElementLength());
+  };
+  copy("params", st->params);
+  copy("state", st->state);
+  copy("m", st->m);
+  copy("v", st->v);
+  return st;
+}
+
+Napi::Object training_state_to_js(Napi::Env env, const TrainingState& st) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("epochsDone", st.epochs_done);
+  o.Set("steps", Napi::Number::New(env, static_cast<double>(st.steps)));
+  Napi::Uint32Array rng = Napi::Uint32Array::New(env, 4);
+  rng[0] = static_cast<std::uint32_t>(st.dropout_rng[0] >> 32);
+  rng[1] = static_cast<std::uint32_t>(st.dropout_rng[0]);
+  rng[2] = static_cast<std::uint32_t>(st.dropout_rng[1] >> 32);
+  rng[3] = static_cast<std::uint32_t>(st.dropout_rng[1]);
+  o.Set("rng", rng);
+  auto array = [&](const std::vector<float>& values) {
+    Napi::Float32Array a = Napi::Float32Array::New(env, values.size());
+    std::copy(values.begin(), values.end(), a.Data());
+    return a;
+  };
+  o.Set("params", array(st.params));
+  o.Set("state", array(st.state));
+  o.Set("m", array(st.m));
+  o.Set("v", array(st.v));
+  return o;
 }
 
 Napi::Error core_error(Napi::Env env, const std::string& code, const std::string& message) {

@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ std::vector<NodeSpec> get_nodes(const Napi::Value& v, const std::string& name);
 TrainData get_train_data(const Napi::Value& v, const std::string& name);
 TrainOptions get_train_options(const Napi::Value& v, const std::string& name);
 OptimizerConfig get_optimizer(const Napi::Object& o, const std::string& ctx);
+
+// A training state from JS ({ epochsDone, steps, rng: Uint32Array(4), params, state, m, v }), copied.
+std::shared_ptr<const TrainingState> get_training_state(const Napi::Value& v, const std::string& name);
+Napi::Object training_state_to_js(Napi::Env env, const TrainingState& st);
 
 // A Float32Array view; throws if v is not one, or (when expected >= 0) has the wrong length.
 Napi::Float32Array get_f32(const Napi::Value& v, const std::string& name, std::int64_t expected = -1);

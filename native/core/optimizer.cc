@@ -1,9 +1,11 @@
 #include "optimizer.h"
 
 #include "simd.h"
+#include "spec.h"
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace nasx {
 
@@ -47,6 +49,17 @@ float cosine_lr(float base, std::int64_t step, std::int64_t total, std::int64_t 
 Optimizer::Optimizer(const OptimizerConfig& cfg, const Plan& plan)
     : cfg_(cfg), tensors_(plan.params), m_(static_cast<size_t>(plan.param_count), 0.0f),
       v_(cfg.kind == OptimizerKind::AdamW ? static_cast<size_t>(plan.param_count) : 0, 0.0f) {}
+
+void Optimizer::restore(std::int64_t steps, const std::vector<float>& m, const std::vector<float>& v) {
+  if (steps < 0 || m.size() != m_.size() || v.size() != v_.size())
+    throw CoreError("invalid_argument", "the optimizer state has " + std::to_string(m.size()) + " + " + std::to_string(v.size()) +
+                                            " moment values at step " + std::to_string(steps) + " but this network's " +
+                                            (cfg_.kind == OptimizerKind::AdamW ? "AdamW" : "SGD") + " optimizer needs " +
+                                            std::to_string(m_.size()) + " + " + std::to_string(v_.size()));
+  t_ = steps;
+  m_ = m;
+  v_ = v;
+}
 
 void Optimizer::step(std::vector<float>& params, const std::vector<float>& grads, float lr, Team* team) {
   ++t_;

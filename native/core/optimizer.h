@@ -43,6 +43,11 @@ class Optimizer {
   // result does not depend on the team's size).
   void step(std::vector<float>& params, const std::vector<float>& grads, float lr, Team* team = nullptr);
   std::int64_t steps() const { return t_; }
+  // The moments (m; v for AdamW, empty for SGD) and the step count, to save and to resume from.
+  const std::vector<float>& first_moment() const { return m_; }
+  const std::vector<float>& second_moment() const { return v_; }
+  // Throws CoreError("invalid_argument", ...) when the sizes do not match this optimizer's.
+  void restore(std::int64_t steps, const std::vector<float>& m, const std::vector<float>& v);
 
  private:
   OptimizerConfig cfg_;

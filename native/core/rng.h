@@ -29,6 +29,16 @@ class Rng {
     s1_ = splitmix64(s);
     if (s0_ == 0 && s1_ == 0) s1_ = 1;
   }
+  // The generator's whole state, to save and restore (training resumes draw the same numbers).
+  void get_state(std::uint64_t out[2]) const {
+    out[0] = s0_;
+    out[1] = s1_;
+  }
+  void set_state(const std::uint64_t in[2]) {
+    s0_ = in[0];
+    s1_ = in[1];
+    if (s0_ == 0 && s1_ == 0) s1_ = 1;
+  }
   // xorshift128+
   std::uint64_t next_u64() {
     std::uint64_t a = s0_;

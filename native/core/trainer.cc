@@ -131,13 +131,14 @@ std::int64_t candidate_bytes(const Plan& plan, const NetworkLayout& layout, cons
   bytes += bs * (d.task == Task::Classification ? 4 : d.output_size * f) + bs * d.output_size * f;  // targets, d(loss)/d(output)
   bytes += static_cast<std::int64_t>(job.subset.size()) * 4;        // this epoch's order
   if (o.keep_weights) bytes += (plan.param_count + plan.state_count) * f;
+  if (o.keep_state) bytes += (plan.param_count + plan.state_count + Optimizer::state_floats(cfg, plan)) * f;
   return bytes + (std::int64_t{1} << 20);                           // bookkeeping: epochs, tensor lists, thread stacks touched
 }
 
 class CandidateRun {
  public:
   CandidateRun(int index, const Candidate& candidate, const JobContext& job, CandidateResult& result)
-      : index_(index), arch_(candidate.nodes), opt_cfg_(candidate.own_optimizer ? candidate.optimizer : job.options.optimizer),
+      : index_(index), arch_(candidate.nodes), resume_(candidate.resume.get()), opt_cfg_(candidate.own_optimizer ? candidate.optimizer : job.options.optimizer),
         job_(job), d_(job.data), o_(job.options), r_(result) {}
 
   // Never throws: every failure becomes the candidate's status.
@@ -229,8 +230,27 @@ class CandidateRun {
     return e;
   }
 
+  // Puts a saved state back, after checking that it belongs to this network and these options.
+  int restore(const TrainingState& st, Network& net, Optimizer& opt, Rng& dropout_rng, std::int64_t steps_per_epoch) {
+    const Plan& plan = net.plan();
+    auto bad = [](const std::string& why) { throw CoreError("invalid_argument", "cannot resume: " + why); };
+    if (st.params.size() != static_cast<size_t>(plan.param_count) || st.state.size() != static_cast<size_t>(plan.state_count))
+      bad("the state has " + std::to_string(st.params.size()) + " parameters and " + std::to_string(st.state.size()) +
+          " statistics but the network has " + std::to_string(plan.param_count) + " and " + std::to_string(plan.state_count));
+    if (st.epochs_done < 1 || st.epochs_done >= o_.epochs)
+      bad("the state is after epoch " + std::to_string(st.epochs_done) + ", which must be at least 1 and below epochs (" +
+          std::to_string(o_.epochs) + ")");
+    if (st.steps != st.epochs_done * steps_per_epoch)
+      bad("the state took " + std::to_string(st.steps) + " steps in " + std::to_string(st.epochs_done) + " epochs, but this run takes " +
+          std::to_string(steps_per_epoch) + " per epoch (same batch size and data fraction are needed)");
+    opt.restore(st.steps, st.m, st.v);
+    net.params() = st.params;
+    net.state() = st.state;
+    dropout_rng.set_state(st.dropout_rng);
+    return st.epochs_done;
+  }
+
   void train(Network& net, Team* team) {
-    net.init_params(derive_seed(o_.seed, 0xA7C1), team);
     Optimizer opt(opt_cfg_, net.plan());
     Rng dropout_rng(derive_seed(o_.seed, 0xD209));
     const std::int64_t in = d_.input.size();
@@ -244,11 +264,16 @@ class CandidateRun {
     std::vector<std::int32_t> idx;
     const std::int64_t n = static_cast<std::int64_t>(job_.subset.size());
     const std::int64_t steps_per_epoch = (n + bs - 1) / bs;
-    const std::int64_t total = steps_per_epoch * o_.epochs;
+    // The schedule spans the epochs the run may reach, so that continuing it later follows the same
+    // learning rates as one straight run.
+    const std::int64_t total = steps_per_epoch * std::max(o_.epochs, o_.schedule_epochs);
     const std::int64_t warmup = static_cast<std::int64_t>(std::floor(o_.warmup_fraction * static_cast<double>(total)));
     const std::int64_t report_every = std::max<std::int64_t>(1, steps_per_epoch / 20);
-    std::int64_t global = 0;
-    for (int epoch = 0; epoch < o_.epochs; ++epoch) {
+    int first_epoch = 0;
+    if (resume_) first_epoch = restore(*resume_, net, opt, dropout_rng, steps_per_epoch);
+    else net.init_params(derive_seed(o_.seed, 0xA7C1), team);
+    std::int64_t global = first_epoch * steps_per_epoch;
+    for (int epoch = first_epoch; epoch < o_.epochs; ++epoch) {
       // Each epoch's order comes from (seed, epoch) when the epoch starts, not all epochs up front.
       idx = job_.subset;
       Rng order_rng(derive_seed(o_.seed, 0x5EED, static_cast<std::uint64_t>(epoch)));
@@ -329,10 +354,22 @@ class CandidateRun {
     const Evaluation test = evaluate(net, d_.test, team);
     r_.test_loss = test.loss;
     r_.test_accuracy = test.accuracy;
+    if (o_.keep_state) {
+      auto st = std::make_shared<TrainingState>();
+      st->epochs_done = o_.epochs;
+      st->steps = opt.steps();
+      dropout_rng.get_state(st->dropout_rng);
+      st->params = net.params();
+      st->state = net.state();
+      st->m = opt.first_moment();
+      st->v = opt.second_moment();
+      r_.training_state = std::move(st);
+    }
   }
 
   int index_;
   const std::vector<NodeSpec>& arch_;
+  const TrainingState* resume_;
   OptimizerConfig opt_cfg_;
   const JobContext& job_;
   const TrainData& d_;
@@ -350,6 +387,8 @@ void check_train_inputs(const TrainData& d, const TrainOptions& o) {
   if (!(o.optimizer.lr > 0.0f) || !std::isfinite(o.optimizer.lr)) bad_argument("lr must be a positive number");
   if (o.resolution < 0) bad_argument("resolution must be >= 0");
   if (o.max_memory < 0) bad_argument("maxMemory must be >= 0");
+  if (o.schedule_epochs != 0 && o.schedule_epochs < o.epochs)
+    bad_argument("scheduleEpochs must be 0 or at least epochs (" + std::to_string(o.epochs) + ") but got " + std::to_string(o.schedule_epochs));
   if (d.input.h >= 1 && d.input.w >= 1 && d.input.c >= 1 && o.resolution > 0) {
     const Shape r = resampled_shape(d.input, std::min(o.resolution, 1 << 24));
     if (o.resolution > (1 << 24) || r.size() > kMaxSampleValues)

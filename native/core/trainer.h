@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,15 +41,34 @@ struct TrainOptions {
   double data_fraction = 1.0;      // fraction of the training split used (a seeded subset)
   int resolution = 0;              // 0: native; else the input height is resampled to this (width in proportion)
   bool keep_weights = false;       // copy the trained parameters and state into the results
+  bool keep_state = false;         // return each trained candidate's TrainingState (to resume it later)
+  int schedule_epochs = 0;         // the learning-rate schedule's length in epochs (0: epochs); a run to be
+                                   // continued later is scheduled over the epochs it may reach
   std::int64_t max_memory = 0;     // bytes the engine's running candidates may hold (process-wide); 0: default_memory_budget()
 };
 
+// Everything training needs to continue a candidate exactly where it stopped: continuing a state
+// saved after epoch e to epoch E gives the same weights, bit for bit, as training E epochs straight
+// (same seed, data, batch size and schedule_epochs).
+struct TrainingState {
+  int epochs_done = 0;
+  std::int64_t steps = 0;                 // optimizer steps taken (AdamW's bias correction, the schedule's position)
+  std::uint64_t dropout_rng[2] = {0, 1};  // the dropout generator
+  std::vector<float> params, state;       // parameters, batch-norm running statistics
+  std::vector<float> m, v;                // optimizer moments (v empty for SGD)
+  std::int64_t bytes() const {
+    return static_cast<std::int64_t>((params.size() + state.size() + m.size() + v.size()) * sizeof(float));
+  }
+};
+
 // One architecture to train, optionally with its own optimizer settings (joint architecture and
-// hyper-parameter search); otherwise TrainOptions::optimizer applies.
+// hyper-parameter search); otherwise TrainOptions::optimizer applies. With `resume`, training
+// continues from that state (epochs_done + 1 … epochs) instead of starting from initialisation.
 struct Candidate {
   std::vector<NodeSpec> nodes;
   bool own_optimizer = false;
   OptimizerConfig optimizer;
+  std::shared_ptr<const TrainingState> resume;
 };
 
 enum class CandidateStatus { Ok, Diverged, Invalid, OutOfMemory, Failed, Cancelled };
@@ -76,6 +96,7 @@ struct CandidateResult {
   std::vector<EpochRecord> epochs;
   std::vector<TensorInfo> tensors, state_tensors;  // when keep_weights
   std::vector<float> weights, state;
+  std::shared_ptr<TrainingState> training_state;   // when keep_state and the candidate trained
 };
 
 struct ProgressEvent {

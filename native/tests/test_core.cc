@@ -233,6 +233,72 @@ void test_trainer() {
   CHECK(threw);
 }
 
+// Training 3 epochs, saving the state and continuing to 9 gives the weights of 9 epochs straight,
+// bit for bit, when the schedule spans 9 epochs in both (dropout, batch norm and both optimizers).
+void test_resume() {
+  Synthetic s;
+  make_synthetic(s, 300, 3);
+  NodeSpec bn = node(OpKind::BatchNorm);
+  NodeSpec drop = node(OpKind::Dropout);
+  drop.rate = 0.2f;
+  for (OptimizerKind kind : {OptimizerKind::AdamW, OptimizerKind::Sgd}) {
+    TrainOptions o;
+    o.batch_size = 32;
+    o.seed = 5;
+    o.threads = 1;
+    o.schedule_epochs = 9;
+    o.keep_weights = true;
+    o.optimizer.kind = kind;
+    o.optimizer.lr = kind == OptimizerKind::Sgd ? 0.05f : 0.005f;
+    Candidate c;
+    c.nodes = {conv(4, 3, 1), bn, act(ActivationKind::Relu), drop, dense(3)};
+    o.epochs = 9;
+    const CandidateResult straight = train_candidates({c}, s.data, o, nullptr, nullptr)[0];
+    o.epochs = 3;
+    o.keep_state = true;
+    const CandidateResult first = train_candidates({c}, s.data, o, nullptr, nullptr)[0];
+    CHECK(first.status == CandidateStatus::Ok && first.training_state && first.training_state->epochs_done == 3);
+    Candidate more = c;
+    more.resume = first.training_state;
+    o.epochs = 9;
+    o.keep_state = false;
+    const CandidateResult resumed = train_candidates({more}, s.data, o, nullptr, nullptr)[0];
+    CHECK(resumed.status == CandidateStatus::Ok);
+    CHECK_MSG(resumed.weights == straight.weights && resumed.state == straight.state, "weights differ after resuming");
+    CHECK(resumed.epochs.size() == 6 && resumed.epochs.front().epoch == 4);
+    CHECK(resumed.val_loss == straight.val_loss && resumed.epochs.back().train_loss == straight.epochs.back().train_loss);
+    CHECK(resumed.samples_seen == 6 * 300);
+    // A schedule over 3 epochs alone decays to zero at epoch 3: not the same run.
+    o.epochs = 3;
+    o.schedule_epochs = 0;
+    o.keep_weights = true;
+    const CandidateResult short_run = train_candidates({c}, s.data, o, nullptr, nullptr)[0];
+    CHECK(short_run.weights != first.training_state->params);
+  }
+  // A state that does not fit the candidate or the options fails that candidate, with the reason.
+  TrainOptions o;
+  o.batch_size = 32;
+  o.epochs = 2;
+  o.keep_state = true;
+  Candidate c;
+  c.nodes = {dense(8), dense(3)};
+  const auto st = train_candidates({c}, s.data, o, nullptr, nullptr)[0].training_state;
+  Candidate other;
+  other.nodes = {dense(9), dense(3)};
+  other.resume = st;
+  Candidate same = c;
+  same.resume = st;
+  o.epochs = 4;
+  o.batch_size = 64;
+  const auto r = train_candidates({other, same}, s.data, o, nullptr, nullptr);
+  CHECK_MSG(r[0].status == CandidateStatus::Failed &&
+                r[0].error == "cannot resume: the state has 163 parameters and 0 statistics but the network has 183 and 0",
+            r[0].error);
+  CHECK_MSG(r[1].status == CandidateStatus::Failed &&
+                r[1].error == "cannot resume: the state took 20 steps in 2 epochs, but this run takes 5 per epoch (same batch size and data fraction are needed)",
+            r[1].error);
+}
+
 void test_resample() {
   // 4×4 → 2×2 area resampling averages 2×2 blocks.
   std::vector<float> x(16);
@@ -248,6 +314,7 @@ int main() {
   test_plan_errors();
   test_gradients();
   test_trainer();
+  test_resume();
   test_resample();
   return nasx::testing::summary("core");
 }
