@@ -30,6 +30,17 @@ export interface EvalResult<A = unknown> {
   cost?: { params: number; flops: number };
   /** Wall-clock seconds spent on this candidate (batch start to its finish). */
   seconds: number;
+  /**
+   * The score after each epoch this evaluation trained (index 0: the first epoch after
+   * `resumedFrom`), when the evaluator measures intermediate results.
+   */
+  curve?: (number | null)[];
+  /** Epochs the candidate had already trained when this evaluation continued it (0: from scratch). */
+  resumedFrom?: number;
+  /** Epochs this evaluation trained (its cost in epochs). */
+  epochsTrained?: number;
+  /** With `keepState`: what `resume` needs to continue the candidate later (opaque to the study). */
+  state?: unknown;
 }
 
 export interface EvalProgress {
@@ -43,6 +54,16 @@ export interface EvalProgress {
 export interface EvaluateOptions {
   signal?: AbortSignal;
   onProgress?: (event: EvalProgress) => void;
+  /**
+   * Per candidate, a state an earlier evaluation returned (`EvalResult.state`) to continue from: a
+   * promotion to a higher fidelity trains only the epochs after it. An evaluator that cannot
+   * continue trains from scratch (and says so with `resumedFrom: 0`).
+   */
+  resume?: readonly (unknown | undefined)[];
+  /** Return each candidate's state (`EvalResult.state`) so that it can be continued later. */
+  keepState?: boolean;
+  /** The most epochs any candidate of this run may reach (a learning-rate schedule spans them). */
+  scheduleEpochs?: number;
 }
 
 export interface Evaluator<A = unknown> {

@@ -8,7 +8,7 @@ import type { Dataset } from '../data/dataset.js';
 import { loadDataset, type DatasetSource } from '../data/load.js';
 import { AbortError } from '../errors.js';
 import { addCandidateLatency, checkLatencyOptions, type CandidateLatencyOptions } from '../export/candidate-latency.js';
-import { checkTrainOptions, trainCandidates, type TrainOptions, type TrainResult } from '../train.js';
+import { checkTrainOptions, trainCandidates, type TrainOptions, type TrainResult, type TrainingState } from '../train.js';
 import type { EvalResult, EvaluateOptions, Evaluator, Fidelity } from './evaluator.js';
 
 export interface NativeEvaluatorOptions<A> {
@@ -23,6 +23,10 @@ export interface NativeEvaluatorOptions<A> {
    * `metrics.latencyMs`; with `{ maxMs }`, slower candidates come back `invalid` (score null).
    */
   latency?: boolean | CandidateLatencyOptions;
+}
+
+function isTrainingState(s: unknown): s is TrainingState {
+  return typeof s === 'object' && s !== null && (s as TrainingState).params instanceof Float32Array;
 }
 
 export class NativeEvaluator<A = Arch> implements Evaluator<A> {
@@ -59,11 +63,15 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
     if (fidelity.dataFraction !== undefined) train.dataFraction = fidelity.dataFraction;
     if (fidelity.resolution !== undefined) train.resolution = fidelity.resolution;
     const epochs = train.epochs ?? 1;
+    const resume = opts.resume?.map((r) => (isTrainingState(r) ? r : undefined));
     let results: TrainResult[];
     try {
       results = await trainCandidates(archs, data, {
         ...train,
         keepWeights: Boolean(this.options.latency),
+        ...(opts.keepState ? { keepState: true } : {}),
+        ...(resume?.some((r) => r) ? { resume } : {}),
+        ...(opts.scheduleEpochs !== undefined ? { scheduleEpochs: Math.max(opts.scheduleEpochs, epochs) } : {}),
         signal: opts.signal,
         onProgress: opts.onProgress
           ? (e) => opts.onProgress!({ candidate: e.candidate, fraction: (e.epoch - 1 + e.step / Math.max(1, e.steps)) / epochs })
@@ -73,33 +81,42 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
       if (err instanceof AbortError) {
         // Keep what finished before the abort; unfinished candidates are dropped, not scored.
         const done = (err.results as TrainResult[])
-          .map((r, i) => (r && r.status !== 'cancelled' ? this.toEval(candidates[i]!, r, data, buildErrors.get(i)) : undefined))
+          .map((r, i) => (r && r.status !== 'cancelled' ? this.toEval(candidates[i]!, r, data, buildErrors.get(i), resume?.[i]) : undefined))
           .filter((r): r is EvalResult<A> => r !== undefined);
         throw new AbortError<EvalResult<A>>(err.message, done);
       }
       throw err;
     }
-    const out = results.map((r, i) => this.toEval(candidates[i]!, r, data, buildErrors.get(i)));
+    const out = results.map((r, i) => this.toEval(candidates[i]!, r, data, buildErrors.get(i), resume?.[i]));
     const latency = checkLatencyOptions(this.options.latency);
     if (latency) await addCandidateLatency(out, results, data, latency);
     return out;
   }
 
   /** Converts a training result; exported for the study's handling of interrupted batches. */
-  toEval(arch: A, r: TrainResult, data: Dataset, buildError?: string): EvalResult<A> {
+  toEval(arch: A, r: TrainResult, data: Dataset, buildError?: string, resumed?: TrainingState): EvalResult<A> {
     if (buildError !== undefined) {
       return { arch, status: 'invalid', error: buildError, metrics: { score: null }, seconds: 0 };
     }
     const m = r.metrics;
-    const score = data.task === 'classification' ? m.valAccuracy : m.valRmse === null || m.valRmse === undefined ? null : -m.valRmse;
+    const classification = data.task === 'classification';
+    const score = classification ? m.valAccuracy : m.valRmse === null || m.valRmse === undefined ? null : -m.valRmse;
     const status = r.status === 'cancelled' ? 'failed' : r.status;
+    // Regression scores are −RMSE in the targets' units: the engine's loss is on standardised targets.
+    const std = data.targetNormalization?.std ?? [1];
+    const meanVar = std.reduce((a, x) => a + x * x, 0) / std.length;
+    const from = status === 'ok' && resumed ? resumed.epochsDone : 0;
     const out: EvalResult<A> = {
       arch,
       status,
       metrics: { score: status === 'ok' ? score : null, ...m },
       cost: { params: r.params, flops: r.flops },
       seconds: r.seconds,
+      curve: r.epochs.map((e) => (classification ? e.valAccuracy : e.valLoss === null ? null : -Math.sqrt(e.valLoss * meanVar))),
+      resumedFrom: from,
+      epochsTrained: r.epochs.length,
     };
+    if (r.trainingState) out.state = r.trainingState;
     if (r.error) out.error = r.error;
     return out;
   }

@@ -25,12 +25,13 @@ export function checkStrategyOptions<S extends StrategyOptionSpec>(
   strategy: string,
   options: Record<string, unknown> | object | undefined,
   spec: S,
+  what = 'strategy',
 ): CheckedOptions<S> {
   const o = (options ?? {}) as Record<string, unknown>;
   for (const k of Object.keys(o)) {
     if (!(k in spec)) {
       throw new RangeError(
-        `Unknown option "${k}" for strategy ${strategy}; known options are ${Object.keys(spec).join(', ') || 'none'}`,
+        `Unknown option "${k}" for ${what} ${strategy}; known options are ${Object.keys(spec).join(', ') || 'none'}`,
       );
     }
   }

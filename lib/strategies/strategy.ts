@@ -10,6 +10,11 @@ export interface Observation<A = unknown> {
   hash: string;
   /** The score to maximise; null when the evaluation failed. */
   score: number | null;
+  /**
+   * Epochs the score was measured at, under a multi-fidelity scheduler (scores at different epochs
+   * are not comparable); an architecture is told again when it is continued to more epochs.
+   */
+  epochs?: number;
 }
 
 export interface StrategyContext<A = unknown> {

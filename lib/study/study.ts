@@ -6,14 +6,23 @@
  */
 import { EventEmitter } from 'node:events';
 import { AbortError, NasxError, checkInteger, checkNumber, typeError } from '../errors.js';
+import { Bohb } from '../estimation/bohb.js';
+import { createScheduler } from '../estimation/registry.js';
+import type { Scheduler, SchedulerJob, SchedulerResult } from '../estimation/scheduler.js';
+import { StateStore, type StoredState } from '../estimation/state-store.js';
 import type { EvalMetrics, EvalResult, EvalStatus, Evaluator, Fidelity } from '../evaluators/evaluator.js';
 import type { SearchSpace } from '../space/space.js';
 import { createStrategy } from '../strategies/registry.js';
 import type { Strategy } from '../strategies/strategy.js';
 
 export interface Budget {
-  /** Evaluations (duplicates skipped by dedupe do not count). */
+  /** Evaluations (duplicates skipped by dedupe do not count; each promotion counts). */
   evaluations?: number;
+  /**
+   * Candidate-epochs summed over the study: a candidate trained 3 epochs costs 3, its promotion to
+   * 9 costs 6 more. A batch that would overrun it is cut to what fits.
+   */
+  epochs?: number;
   /**
    * Wall-clock seconds. When they run out, the running batch is stopped (through the evaluator's
    * signal): candidates it had finished are kept, unfinished ones are dropped, and the study is done.
@@ -30,7 +39,18 @@ export interface StudyOptions<A> {
   budget: Budget;
   /** Candidates evaluated together per batch. Default 1. */
   parallel?: number;
+  /** The fidelity of every evaluation (with a scheduler: all but the epochs, which it decides). */
   fidelity?: Fidelity;
+  /**
+   * A multi-fidelity scheduler that decides how many epochs each candidate trains and which continue
+   * (see lib/estimation): "sh", "hyperband", "asha", "bohb", "median", or an instance; "none" or
+   * omitted: every candidate trains once at `fidelity`.
+   */
+  scheduler?: string | Scheduler<A>;
+  /** Options of a named scheduler, e.g. { minEpochs: 1, maxEpochs: 27, eta: 3 }. */
+  schedulerOptions?: Record<string, unknown>;
+  /** Where promotable training states are kept (default: 1 GiB in memory, then spilled to disk). */
+  stateStore?: StateStore;
   /** Skip architectures whose canonical hash was already evaluated. Default true. */
   dedupe?: boolean;
   seed?: number;
@@ -50,6 +70,14 @@ export interface Trial<A> {
   seconds: number;
   /** Seconds from the study's start to this trial's end. */
   finishedAt: number;
+  /** The fidelity the trial was evaluated at (its epochs decided by the scheduler, when there is one). */
+  fidelity: Fidelity;
+  /** Epochs trained in this trial (a promotion: only those after the trial it continued). */
+  epochsTrained: number;
+  /** Score after each epoch from the first (earlier trials' epochs included), when measured. */
+  curve?: (number | null)[];
+  /** The index of the trial this one continued (a promotion), if any. */
+  promotedFrom?: number;
 }
 
 export type StudyStatus = 'pending' | 'running' | 'done' | 'exhausted' | 'interrupted' | 'failed';
@@ -90,16 +118,20 @@ export class Study<A> extends EventEmitter {
   private failure: string | undefined;
   private readonly waiters: ((r: IteratorResult<Trial<A>>) => void)[] = [];
   private closed = false;
+  readonly scheduler: Scheduler<A> | undefined;
+  private readonly states: StateStore;
+  private epochsSpent = 0;
 
   constructor(options: StudyOptions<A>) {
     super();
     if (typeof options !== 'object' || options === null) throw typeError('options', 'an object', options);
     const { budget } = options;
     if (typeof budget !== 'object' || budget === null) throw typeError('options.budget', 'an object like { evaluations: 100 }', budget);
-    if (budget.evaluations === undefined && budget.seconds === undefined) {
-      throw new RangeError('Expected options.budget to set evaluations and/or seconds but received neither');
+    if (budget.evaluations === undefined && budget.seconds === undefined && budget.epochs === undefined) {
+      throw new RangeError('Expected options.budget to set evaluations, epochs and/or seconds but received none');
     }
     if (budget.evaluations !== undefined) checkInteger('options.budget.evaluations', budget.evaluations, 1);
+    if (budget.epochs !== undefined) checkInteger('options.budget.epochs', budget.epochs, 1);
     if (budget.seconds !== undefined) checkNumber('options.budget.seconds', budget.seconds, 0, Infinity, { exclusiveMin: true });
     if (options.parallel !== undefined) checkInteger('options.parallel', options.parallel, 1, 4096);
     if (options.seed !== undefined) checkInteger('options.seed', options.seed, 0);
@@ -114,6 +146,21 @@ export class Study<A> extends EventEmitter {
             isKnown: dedupe ? (h) => this.byHash.has(h) || this.inFlight.has(h) : undefined,
           }, options.strategyOptions)
         : options.strategy;
+    this.scheduler =
+      typeof options.scheduler === 'string' || options.scheduler === undefined
+        ? createScheduler(options.scheduler ?? 'none', { space: options.space, seed: options.seed ?? 0, isKnown: dedupe ? (h) => this.byHash.has(h) || this.inFlight.has(h) : undefined }, options.schedulerOptions)
+        : options.scheduler;
+    if (this.scheduler && options.fidelity?.epochs !== undefined && options.fidelity.epochs !== this.scheduler.maxEpochs) {
+      throw new RangeError(
+        `Expected options.fidelity.epochs to be omitted or equal to the scheduler's maxEpochs (${this.scheduler.maxEpochs}) but received ${options.fidelity.epochs}`,
+      );
+    }
+    this.states = options.stateStore ?? new StateStore();
+  }
+
+  /** Candidate-epochs trained so far (the `epochs` budget's measure). */
+  get epochsTrained(): number {
+    return this.epochsSpent;
   }
 
   get status(): StudyStatus {
@@ -130,11 +177,21 @@ export class Study<A> extends EventEmitter {
     return this.top(1)[0];
   }
 
-  /** The `k` best trials by score (ties: earlier first). */
+  /**
+   * The `k` best trials by score (ties: earlier first). Under a scheduler, scores at different epochs
+   * are not comparable: trials at more epochs rank first, and each architecture appears once, by
+   * its trial at the most epochs.
+   */
   top(k: number): Trial<A>[] {
-    return this.results
-      .filter((t) => t.score !== null)
-      .sort((a, b) => b.score! - a.score! || a.index - b.index)
+    const scored = this.results.filter((t) => t.score !== null);
+    if (!this.scheduler) return scored.sort((a, b) => b.score! - a.score! || a.index - b.index).slice(0, k);
+    const latest = new Map<string, Trial<A>>();
+    for (const t of scored) {
+      const seen = latest.get(t.hash);
+      if (!seen || (t.fidelity.epochs ?? 0) >= (seen.fidelity.epochs ?? 0)) latest.set(t.hash, t);
+    }
+    return [...latest.values()]
+      .sort((a, b) => (b.fidelity.epochs ?? 0) - (a.fidelity.epochs ?? 0) || b.score! - a.score! || a.index - b.index)
       .slice(0, k);
   }
 
@@ -180,14 +237,20 @@ export class Study<A> extends EventEmitter {
   private progress(): StudyProgress {
     const elapsed = (performance.now() - this.started) / 1000;
     const done = this.results.length;
-    const { evaluations, seconds } = this.options.budget;
+    const { evaluations, seconds, epochs } = this.options.budget;
     let remaining = Number.NaN;
     if (evaluations !== undefined && done > 0) remaining = (elapsed / done) * (evaluations - done);
+    if (epochs !== undefined && this.epochsSpent > 0) {
+      const byEpochs = (elapsed / this.epochsSpent) * (epochs - this.epochsSpent);
+      remaining = Number.isNaN(remaining) ? byEpochs : Math.min(remaining, byEpochs);
+    }
     if (seconds !== undefined) remaining = Number.isNaN(remaining) ? seconds - elapsed : Math.min(remaining, seconds - elapsed);
     return { done, budget: evaluations, best: this.best?.score ?? null, elapsed, remaining: Math.max(0, remaining) };
   }
 
-  private record(result: EvalResult<A>, hash: string): Trial<A> {
+  private record(result: EvalResult<A>, hash: string, fidelity: Fidelity = this.options.fidelity ?? {}, from?: Trial<A>): Trial<A> {
+    const epochs = fidelity.epochs ?? 0;
+    const resumed = result.resumedFrom ?? 0;
     const trial: Trial<A> = {
       index: this.results.length,
       arch: result.arch,
@@ -197,7 +260,16 @@ export class Study<A> extends EventEmitter {
       metrics: result.metrics,
       seconds: result.seconds,
       finishedAt: (performance.now() - this.started) / 1000,
+      fidelity: { ...fidelity },
+      epochsTrained: result.epochsTrained ?? Math.max(0, epochs - resumed),
     };
+    if (result.curve) {
+      // A continued trial's curve starts where the trial it continued stopped.
+      const earlier = resumed > 0 && from?.curve ? from.curve.slice(0, resumed) : [];
+      trial.curve = [...earlier, ...result.curve];
+    }
+    if (from && resumed > 0) trial.promotedFrom = from.index;
+    this.epochsSpent += trial.epochsTrained;
     if (result.error) trial.error = result.error;
     if (result.cost) trial.cost = result.cost;
     this.results.push(trial);
@@ -209,13 +281,16 @@ export class Study<A> extends EventEmitter {
   }
 
   private async loop(): Promise<StudySummary<A>> {
-    const { space, evaluator, budget, signal: userSignal } = this.options;
-    const parallel = this.options.parallel ?? 1;
-    const dedupe = this.options.dedupe ?? true;
-    this.started = performance.now();
-    this.state = 'running';
-    let emptyRounds = 0;
-    // One signal for the evaluator: the caller's abort, or the time budget running out mid-batch.
+    try {
+      return await (this.scheduler ? this.scheduledLoop(this.scheduler) : this.plainLoop());
+    } finally {
+      await this.states.close();
+    }
+  }
+
+  /** Aborted by the caller's signal or when the time budget runs out; `timeUp()` tells which. */
+  private stopSignal(): { signal: AbortSignal; timeUp: () => boolean; dispose: () => void } {
+    const { budget, signal: userSignal } = this.options;
     const stop = new AbortController();
     let timeUp = false;
     const onAbort = () => stop.abort(userSignal?.reason);
@@ -229,15 +304,54 @@ export class Study<A> extends EventEmitter {
             stop.abort(new Error('the time budget ran out'));
           }, budget.seconds * 1000);
     timer?.unref();
-    const signal = stop.signal;
+    return {
+      signal: stop.signal,
+      timeUp: () => timeUp,
+      dispose: () => {
+        if (timer) clearTimeout(timer);
+        userSignal?.removeEventListener('abort', onAbort);
+      },
+    };
+  }
+
+  private budgetLeft(): { evaluations: number; epochs: number; timeUp: boolean } {
+    const { budget } = this.options;
+    return {
+      evaluations: budget.evaluations === undefined ? Infinity : budget.evaluations - this.results.length,
+      epochs: budget.epochs === undefined ? Infinity : budget.epochs - this.epochsSpent,
+      timeUp: budget.seconds !== undefined && (performance.now() - this.started) / 1000 >= budget.seconds,
+    };
+  }
+
+  private tellStrategy(trials: readonly Trial<A>[]): void {
+    if (trials.length === 0) return;
+    this.strategy.tell(
+      trials.map((t) => (this.scheduler ? { arch: t.arch, hash: t.hash, score: t.score, epochs: t.fidelity.epochs } : { arch: t.arch, hash: t.hash, score: t.score })),
+    );
+    if (this.scheduler instanceof Bohb) for (const t of trials) this.scheduler.observe(t.fidelity.epochs ?? 0, t.arch, t.hash, t.score);
+  }
+
+  private async plainLoop(): Promise<StudySummary<A>> {
+    const { space, evaluator } = this.options;
+    const parallel = this.options.parallel ?? 1;
+    const dedupe = this.options.dedupe ?? true;
+    this.started = performance.now();
+    this.state = 'running';
+    let emptyRounds = 0;
+    // One signal for the evaluator: the caller's abort, or the time budget running out mid-batch.
+    const stop = this.stopSignal();
+    const { signal, timeUp } = stop;
+    const userSignal = this.options.signal;
+    const epochCost = Math.max(1, this.options.fidelity?.epochs ?? 1);
     try {
       for (;;) {
         if (userSignal?.aborted) {
           this.state = 'interrupted';
           break;
         }
-        const left = budget.evaluations === undefined ? Infinity : budget.evaluations - this.results.length;
-        if (left <= 0 || timeUp || (budget.seconds !== undefined && (performance.now() - this.started) / 1000 >= budget.seconds)) {
+        const budgetLeft = this.budgetLeft();
+        const left = Math.min(budgetLeft.evaluations, Math.floor(budgetLeft.epochs / epochCost));
+        if (left <= 0 || timeUp() || budgetLeft.timeUp) {
           this.state = 'done';
           break;
         }
@@ -253,7 +367,7 @@ export class Study<A> extends EventEmitter {
           else if (dedupe && batch.some((b) => b.hash === hash)) continue;
           else batch.push({ arch, hash });
         }
-        if (known.length > 0) this.strategy.tell(known.map((t) => ({ arch: t.arch, hash: t.hash, score: t.score })));
+        this.tellStrategy(known);
         if (batch.length === 0) {
           if (++emptyRounds >= MAX_EMPTY_ROUNDS || proposals.length === 0) {
             this.state = 'exhausted';
@@ -278,8 +392,8 @@ export class Study<A> extends EventEmitter {
               const b = batch.find((x) => x.arch === r.arch);
               if (b) finished.push(this.record(r, b.hash));
             }
-            if (finished.length > 0) this.strategy.tell(finished.map((t) => ({ arch: t.arch, hash: t.hash, score: t.score })));
-            this.state = timeUp && !userSignal?.aborted ? 'done' : 'interrupted';
+            this.tellStrategy(finished);
+            this.state = timeUp() && !userSignal?.aborted ? 'done' : 'interrupted';
             break;
           }
           throw err;
@@ -290,7 +404,7 @@ export class Study<A> extends EventEmitter {
           throw new NasxError('ERR_NASX_ENGINE', `evaluator ${evaluator.name} returned ${results.length} results for ${batch.length} candidates`);
         }
         const trials = results.map((r, i) => this.record(r, batch[i]!.hash));
-        this.strategy.tell(trials.map((t) => ({ arch: t.arch, hash: t.hash, score: t.score })));
+        this.tellStrategy(trials);
         this.emit('progress', this.progress());
       }
     } catch (err) {
@@ -299,13 +413,159 @@ export class Study<A> extends EventEmitter {
       this.finish();
       throw err;
     } finally {
-      if (timer) clearTimeout(timer);
-      userSignal?.removeEventListener('abort', onAbort);
+      stop.dispose();
     }
     this.finish();
     const summary = this.summary();
     this.emit('done', summary);
     return summary;
+  }
+
+  /**
+   * The loop under a scheduler: it decides each job's epochs and which trials continue; new-candidate
+   * jobs get the strategy's (or the scheduler's own) proposals; jobs are evaluated grouped by epochs,
+   * promotions continuing their stored training state; every result goes to the scheduler and the
+   * strategy, and states that can no longer be promoted are dropped.
+   */
+  private async scheduledLoop(scheduler: Scheduler<A>): Promise<StudySummary<A>> {
+    const { space, evaluator } = this.options;
+    const parallel = this.options.parallel ?? 1;
+    const dedupe = this.options.dedupe ?? true;
+    const base = this.options.fidelity ?? {};
+    this.started = performance.now();
+    this.state = 'running';
+    const stop = this.stopSignal();
+    const { signal, timeUp } = stop;
+    const userSignal = this.options.signal;
+    let emptyRounds = 0;
+    try {
+      for (;;) {
+        if (userSignal?.aborted) {
+          this.state = 'interrupted';
+          break;
+        }
+        const left = this.budgetLeft();
+        if (left.evaluations <= 0 || left.epochs <= 0 || timeUp() || left.timeUp) {
+          this.state = 'done';
+          break;
+        }
+        // Jobs that fit the budgets; the rest go back (a new job is dropped, a promotion never runs).
+        let epochsLeft = left.epochs;
+        const jobs: { job: SchedulerJob; from?: Trial<A> }[] = [];
+        for (const job of scheduler.next(Math.min(parallel, left.evaluations))) {
+          const from = job.promote === undefined ? undefined : this.byHash.get(job.promote);
+          const cost = job.epochs - (from?.fidelity.epochs ?? 0);
+          if (cost > epochsLeft || (job.promote !== undefined && !from)) {
+            scheduler.cancel(job);
+            continue;
+          }
+          epochsLeft -= cost;
+          jobs.push({ job, from });
+        }
+        const fresh = jobs.filter((j) => j.job.promote === undefined);
+        const proposals = fresh.length === 0 ? [] : (scheduler.propose?.(fresh.length) ?? this.strategy.ask(fresh.length));
+        const work: { job: SchedulerJob; arch: A; hash: string; from?: Trial<A> }[] = jobs
+          .filter((j) => j.from)
+          .map((j) => ({ job: j.job, arch: j.from!.arch, hash: j.from!.hash, from: j.from }));
+        const known: Trial<A>[] = [];
+        let p = 0;
+        for (const j of fresh) {
+          let placed = false;
+          while (!placed && p < proposals.length) {
+            const arch = proposals[p++]!;
+            space.validate(arch);
+            const hash = space.hash(arch);
+            const seen = this.byHash.get(hash);
+            if (dedupe && seen) known.push(seen);
+            else if (dedupe && work.some((w) => w.hash === hash)) continue;
+            else {
+              work.push({ job: j.job, arch, hash });
+              placed = true;
+            }
+          }
+          if (!placed) scheduler.cancel(j.job);
+        }
+        this.tellStrategy(known);
+        if (work.length === 0) {
+          if (++emptyRounds >= MAX_EMPTY_ROUNDS) {
+            this.state = 'exhausted';
+            break;
+          }
+          continue;
+        }
+        emptyRounds = 0;
+        // One evaluation per number of epochs, in the order the scheduler gave the jobs.
+        const groups = new Map<number, typeof work>();
+        for (const w of work) groups.set(w.job.epochs, [...(groups.get(w.job.epochs) ?? []), w]);
+        let interrupted = false;
+        const reports: SchedulerResult[] = [];
+        const trials: Trial<A>[] = [];
+        for (const [epochs, group] of groups) {
+          const fidelity: Fidelity = { ...base, epochs };
+          for (const g of group) this.inFlight.add(g.hash);
+          const resume = await Promise.all(group.map((g) => (g.from ? this.states.get(g.hash) : undefined)));
+          let results: EvalResult<A>[];
+          try {
+            results = await evaluator.evaluate(
+              group.map((g) => g.arch),
+              fidelity,
+              { signal, onProgress: (e) => this.emit('evaluation-progress', e), resume, keepState: true, scheduleEpochs: scheduler.maxEpochs },
+            );
+          } catch (err) {
+            if (!(err instanceof AbortError)) throw err;
+            for (const r of err.results as EvalResult<A>[]) {
+              const g = group.find((x) => x.arch === r.arch);
+              if (g) trials.push(this.record(r, g.hash, fidelity, g.from));
+            }
+            interrupted = true;
+            break;
+          } finally {
+            for (const g of group) this.inFlight.delete(g.hash);
+          }
+          if (results.length !== group.length) {
+            throw new NasxError('ERR_NASX_ENGINE', `evaluator ${evaluator.name} returned ${results.length} results for ${group.length} candidates`);
+          }
+          for (const [i, r] of results.entries()) {
+            const g = group[i]!;
+            const trial = this.record(r, g.hash, fidelity, g.from);
+            trials.push(trial);
+            reports.push({ job: g.job, hash: g.hash, score: trial.score, curve: trial.curve });
+            if (r.state !== undefined && trial.score !== null) await this.states.put(g.hash, r.state as StoredState, trial.score);
+            else await this.states.delete(g.hash);
+          }
+        }
+        scheduler.report(reports);
+        this.tellStrategy(trials);
+        // States the scheduler will not continue are dropped.
+        for (const t of trials) if (!scheduler.promotable(t.hash)) await this.states.delete(t.hash);
+        await this.dropUnpromotable(scheduler);
+        this.emit('progress', this.progress());
+        if (interrupted) {
+          this.state = timeUp() && !userSignal?.aborted ? 'done' : 'interrupted';
+          break;
+        }
+      }
+    } catch (err) {
+      this.state = 'failed';
+      this.failure = (err as Error).message;
+      this.finish();
+      throw err;
+    } finally {
+      stop.dispose();
+    }
+    this.finish();
+    const summary = this.summary();
+    this.emit('done', summary);
+    return summary;
+  }
+
+  /** Drops every stored state whose architecture the scheduler will no longer continue. */
+  private async dropUnpromotable(scheduler: Scheduler<A>): Promise<void> {
+    for (const hash of this.storedHashes()) if (!scheduler.promotable(hash)) await this.states.delete(hash);
+  }
+
+  private storedHashes(): string[] {
+    return [...this.byHash.keys()].filter((h) => this.states.has(h));
   }
 
   private finish(): void {

@@ -81,7 +81,7 @@ test('a wall-time budget stops between batches', async (t) => {
 
 test('study options are checked with clear messages', (t) => {
   const base = { space: toySpace(), strategy: 'random', evaluator: toyEvaluator(target) };
-  t.throws(() => new Study<Toy>({ ...base, budget: {} }), { instanceOf: RangeError, message: 'Expected options.budget to set evaluations and/or seconds but received neither' });
+  t.throws(() => new Study<Toy>({ ...base, budget: {} }), { instanceOf: RangeError, message: 'Expected options.budget to set evaluations, epochs and/or seconds but received none' });
   t.throws(() => new Study<Toy>({ ...base, budget: { evaluations: 0 } }), {
     instanceOf: RangeError,
     message: 'Expected an integer >= 1 for options.budget.evaluations but received 0 of type number',
