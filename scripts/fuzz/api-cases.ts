@@ -42,7 +42,7 @@ import { encodeModel } from '../../lib/export/model-file.js';
 import { createRng } from '../../lib/util/rng.js';
 import type { CaseSuite, FuzzCall } from './cases.js';
 import { FuzzRng } from './mutate.js';
-import { logged, mutateValue, randomString, randomValue, show } from './random-value.js';
+import { EDGE_NUMBERS, logged, mutateValue, randomString, randomValue, show } from './random-value.js';
 import { REPO_ROOT, SEED_CORPUS_DIR } from './supervisor.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -239,13 +239,12 @@ export const API_SUITE: CaseSuite<ApiFixtures> = {
         const options = variant(rng, valid[name as string] ?? {}, 0.15, 'options');
         const space = getSpace(rng.pick(['mlp', 'nb201']));
         const context = rng.chance(0.8) ? { space, seed: rng.below(5) } : variant(rng, { space, seed: 1 }, 0.15, 'context');
-        const n = rng.chance(0.8) ? 1 + rng.below(4) : randomValue(rng);
+        const n = rng.chance(0.7) ? 1 + rng.below(4) : rng.chance(0.5) ? rng.pick(EDGE_NUMBERS) : randomValue(rng);
         const tellRandom = rng.chance(0.3);
         const stateSeed = rng.u32();
         return {
           fn: 'createStrategy',
           args: [name, context, options, `ask(${show(n)})`],
-          timeoutMs: 20_000,
           call: () => {
             const s = createStrategy(name as string, context as Any, options as Any);
             const r = new FuzzRng(stateSeed);

@@ -22,6 +22,8 @@ export interface CliFixtures {
   csvFile: string;
   spaceFile: string;
   archs: unknown[];
+  /** Search-space descriptions (JSON values) to write mutated space files from. */
+  spaces: unknown[];
 }
 
 export interface CliCase {
@@ -74,8 +76,14 @@ function valueFor(rng: FuzzRng, flag: string, fx: CliFixtures): string {
       return rng.pick(['classification', 'regression', 'Regression', '', randomString(rng)]);
     case 'label':
       return rng.pick(['label', 'f1', '0', '-1', '99', '3', '', randomString(rng)]);
-    case 'space':
+    case 'space': {
+      if (rng.chance(0.3)) {
+        const file = path.join(d, `space-${rng.u32()}.json`);
+        writeFileSync(file, JSON.stringify(mutateValue(rng, rng.pick(fx.spaces), {}, 'space'), (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)) ?? '');
+        return file;
+      }
       return rng.pick(['mlp', 'cnn', 'nb201', fx.spaceFile, path.join(d, 'missing.json'), d, fx.csvFile, randomString(rng)]);
+    }
     case 'strategy':
       return rng.pick(['random', 'evolution', 'local', 'reinforce', 'bo', 'mcts', 'RANDOM', '', randomString(rng)]);
     case 'strategies':

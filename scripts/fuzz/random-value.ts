@@ -6,8 +6,9 @@
  */
 import { FuzzRng } from './mutate.js';
 
+/** Numbers at the edges of JavaScript's and the project's ranges (MAX_REPEAT 1024, MAX_OPTIONS 10000, 65536 filters, 2^20 units). */
 export const EDGE_NUMBERS: readonly number[] = [
-  0, -0, 1, -1, 2, 3, 0.5, 1.5, -0.5, 0.9999, 1e-9, 5e-324, 7, 8, 10, 16, 64, 100, 255, 256, 1000, 4096, 65535, 65536, 65537,
+  0, -0, 1, -1, 2, 3, 0.5, 1.5, -0.5, 0.9999, 1e-9, 5e-324, 7, 8, 10, 16, 64, 100, 255, 256, 1000, 1024, 1025, 4096, 10000, 10001, 65535, 65536, 65537,
   1 << 20, (1 << 20) + 1, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53 + 2, 1e21, 1e308, -1e308,
   Number.MAX_VALUE, -Number.MAX_VALUE, NaN, Infinity, -Infinity,
 ];

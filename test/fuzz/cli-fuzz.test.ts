@@ -28,7 +28,9 @@ test.before(async () => {
   writeFileSync(spaceFile, readFileSync(path.join(SEED_CORPUS_DIR, 'json-space', 'user-mlp.json')));
   const archDir = path.join(SEED_CORPUS_DIR, 'arch');
   const archs = readdirSync(archDir).sort().map((f) => JSON.parse(readFileSync(path.join(archDir, f), 'utf8')) as unknown);
-  fx = { dir, modelFile, csvFile, spaceFile, archs };
+  const spaceDir = path.join(SEED_CORPUS_DIR, 'json-space');
+  const spaces = readdirSync(spaceDir).sort().map((f) => JSON.parse(readFileSync(path.join(spaceDir, f), 'utf8')) as unknown);
+  fx = { dir, modelFile, csvFile, spaceFile, archs, spaces };
 });
 test.after.always(() => rmSync(fx.dir, { recursive: true, force: true }));
 
