@@ -325,6 +325,38 @@ test('search --time stops the running batch when it runs out, keeping what finis
   t.true(o.seconds >= 3 && o.seconds < 30, `${o.seconds} s`);
 });
 
+test('search --scheduler hyperband: promotions continue earlier trials, the epoch budget holds, per-trial output has no test figures', (t) => {
+  const r = nasx('search', '--scheduler', 'hyperband', '--max-epochs', '9', '--budget-epochs', '60', '--parallel', '4', '--seed', '2', '--json');
+  t.is(r.code, 0, r.stderr);
+  const o = JSON.parse(r.stdout);
+  const spent = o.history.reduce((a: number, h: { epochsTrained: number }) => a + h.epochsTrained, 0);
+  t.true(spent <= 60 && spent > 40, `${spent} epochs`);
+  t.deepEqual([...new Set(o.history.map((h: { epochs: number }) => h.epochs))].sort((a, b) => (a as number) - (b as number)), [1, 3, 9]);
+  const promoted = o.history.filter((h: { promotedFrom?: number }) => h.promotedFrom !== undefined);
+  t.true(promoted.length > 0);
+  for (const p of promoted) {
+    t.is(o.history[p.promotedFrom].hash, p.hash);
+    t.is(p.epochsTrained, p.epochs - o.history[p.promotedFrom].epochs);
+  }
+  for (const h of o.history) t.false(Object.keys(h.metrics).some((k) => k.startsWith('test')), 'no test figure per trial');
+  t.is(typeof o.best.metrics.testAccuracy, 'number');
+});
+
+const schedulerErrors: [string, string[], string][] = [
+  ['unknown scheduler', ['search', '--scheduler', 'pbt'], 'Expected one of "none", "sh", "hyperband", "asha", "bohb", "median" for --scheduler but received "pbt"'],
+  ['--min-epochs without a scheduler', ['search', '--min-epochs', '2'], '--min-epochs, --max-epochs and --eta apply to a --scheduler (sh, hyperband, asha, bohb, median)'],
+  ['--epochs and --max-epochs disagree', ['search', '--scheduler', 'sh', '--epochs', '9', '--max-epochs', '27'], '--epochs (9) and --max-epochs (27) disagree; give one'],
+  ['--min-epochs above the maximum', ['search', '--scheduler', 'sh', '--max-epochs', '3', '--min-epochs', '9'], 'Expected --min-epochs to be at most the maximum epochs (3) but received "9"'],
+  ['--eta 1', ['search', '--scheduler', 'asha', '--eta', '1'], 'Expected an integer between 2 and 100 for --eta but received "1"'],
+];
+for (const [name, args, message] of schedulerErrors) {
+  test(`usage error: ${name}`, (t) => {
+    const r = nasx(...args);
+    t.is(r.code, 2);
+    t.is(r.stderr, `nasx: ${message}\n`);
+  });
+}
+
 const strategyList = strategyNames().map((n) => JSON.stringify(n)).join(', ');
 const searchErrors: [string, string[], string][] = [
   ['unknown space', ['search', '--space', 'rnn'], 'Expected one of "mlp", "cnn", "nb201", "FILE.json" for --space but received "rnn"'],

@@ -16,6 +16,7 @@ import { exportValidated, formatExport, type ExportReport } from './export-comma
 import { UsageError, bytesFlag, checkOutputFlag, choiceFlag, intFlag, numberFlag, parseFlags } from './args.js';
 import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
 import { ProgressBar, compact, formatSeconds, table } from './progress.js';
+import { SCHEDULER_NAMES } from '../estimation/registry.js';
 import { stopOnSignals } from './stop-on-signals.js';
 
 export const SEARCH_DEFAULTS = { space: 'mlp', strategy: 'evolution', budget: 40, parallel: 4, epochs: 20, batchSize: 32, lr: 3e-3 } as const;
@@ -28,10 +29,16 @@ With no options: the mlp space on the embedded digits data, regularized evolutio
   --space NAME|FILE       ${SPACE_NAMES.join(', ')} (default ${SEARCH_DEFAULTS.space}), or a JSON space file
   --dataset NAME|FILE     digits (default), fashion-mnist, or a CSV file (--task, --label)
   --strategy NAME         ${strategyNames().join(', ')} (default ${SEARCH_DEFAULTS.strategy})
-  --budget N              evaluations (default ${SEARCH_DEFAULTS.budget})
+  --budget N              evaluations, promotions included (default ${SEARCH_DEFAULTS.budget} unless another budget is given)
+  --budget-epochs N       candidate-epochs summed over the search (a promotion costs only its extra epochs)
   --time SECONDS          wall-clock budget: when it runs out, the running batch stops (what finished is kept)
   --parallel N            candidates trained together per batch (default ${SEARCH_DEFAULTS.parallel})
-  --epochs N              training epochs per candidate (default ${SEARCH_DEFAULTS.epochs})
+  --epochs N              training epochs per candidate (default ${SEARCH_DEFAULTS.epochs}); with a scheduler, the most
+  --scheduler NAME        ${SCHEDULER_NAMES.join(', ')} (default none): cull at low fidelity, promote by
+                          continuing training (see the README's "Multi-fidelity search")
+  --min-epochs N          a scheduler's first rung (default 1)
+  --max-epochs N          a scheduler's last rung (default --epochs)
+  --eta N                 a scheduler's reduction factor (default 3)
   --data-fraction X       train on this fraction of the training split (default 1)
   --resolution N          resample images to this height (default: native)
   --batch-size N          mini-batch size (default ${SEARCH_DEFAULTS.batchSize})
@@ -52,6 +59,11 @@ const FLAGS = {
   ...DATASET_FLAGS,
   strategy: { type: 'string' },
   budget: { type: 'string' },
+  'budget-epochs': { type: 'string' },
+  scheduler: { type: 'string' },
+  'min-epochs': { type: 'string' },
+  'max-epochs': { type: 'string' },
+  eta: { type: 'string' },
   time: { type: 'string' },
   parallel: { type: 'string' },
   epochs: { type: 'string' },
@@ -87,8 +99,13 @@ export function searchJson(summary: StudySummary<unknown>) {
   const best = summary.best;
   return {
     best: best ? { arch: best.arch, metrics: best.metrics, params: best.cost?.params ?? null, flops: best.cost?.flops ?? null } : null,
+    // Per trial, validation figures only: the test figures are reported for the best architecture.
     history: summary.trials.map((t) => {
-      const h: Record<string, unknown> = { arch: t.arch, hash: t.hash, metrics: t.metrics, status: t.status, seconds: t.seconds };
+      const metrics = Object.fromEntries(Object.entries(t.metrics).filter(([k]) => !k.startsWith('test')));
+      const h: Record<string, unknown> = { arch: t.arch, hash: t.hash, metrics, status: t.status, seconds: t.seconds };
+      if (t.fidelity.epochs !== undefined) h.epochs = t.fidelity.epochs;
+      h.epochsTrained = t.epochsTrained;
+      if (t.promotedFrom !== undefined) h.promotedFrom = t.promotedFrom;
       if (t.error) h.error = t.error;
       return h;
     }),
@@ -120,10 +137,28 @@ export async function searchCommand(argv: string[]): Promise<number> {
   }
   const strategy: string = choiceFlag('strategy', values.strategy ?? SEARCH_DEFAULTS.strategy, strategyNames())!;
   const budgetN = intFlag('budget', values.budget, 1, 1_000_000);
+  const budgetEpochs = intFlag('budget-epochs', values['budget-epochs'], 1, 1e12);
   const time = numberFlag('time', values.time, 0, 1e9, true);
-  const budget = { evaluations: budgetN ?? (time === undefined ? SEARCH_DEFAULTS.budget : undefined), seconds: time };
+  const budget = {
+    evaluations: budgetN ?? (time === undefined && budgetEpochs === undefined ? SEARCH_DEFAULTS.budget : undefined),
+    ...(budgetEpochs !== undefined ? { epochs: budgetEpochs } : {}),
+    seconds: time,
+  };
   const parallel = intFlag('parallel', values.parallel, 1, 4096) ?? SEARCH_DEFAULTS.parallel;
-  const epochs = intFlag('epochs', values.epochs, 1, 100000) ?? SEARCH_DEFAULTS.epochs;
+  const scheduler = choiceFlag('scheduler', values.scheduler, SCHEDULER_NAMES) ?? 'none';
+  const maxEpochsFlag = intFlag('max-epochs', values['max-epochs'], 1, 100000);
+  const epochs = maxEpochsFlag ?? intFlag('epochs', values.epochs, 1, 100000) ?? SEARCH_DEFAULTS.epochs;
+  const minEpochs = intFlag('min-epochs', values['min-epochs'], 1, 100000);
+  const eta = intFlag('eta', values.eta, 2, 100);
+  if (scheduler === 'none' && (minEpochs !== undefined || maxEpochsFlag !== undefined || eta !== undefined)) {
+    throw new UsageError('--min-epochs, --max-epochs and --eta apply to a --scheduler (sh, hyperband, asha, bohb, median)');
+  }
+  if (maxEpochsFlag !== undefined && values.epochs !== undefined && Number(values.epochs) !== maxEpochsFlag) {
+    throw new UsageError(`--epochs (${values.epochs}) and --max-epochs (${maxEpochsFlag}) disagree; give one`);
+  }
+  if (minEpochs !== undefined && minEpochs > epochs) {
+    throw new UsageError(`Expected --min-epochs to be at most the maximum epochs (${epochs}) but received "${minEpochs}"`);
+  }
   const dataFraction = numberFlag('data-fraction', values['data-fraction'], 0, 1, true);
   const resolution = intFlag('resolution', values.resolution, 0, 4096);
   const batchSize = intFlag('batch-size', values['batch-size'], 1, 65536) ?? SEARCH_DEFAULTS.batchSize;
@@ -156,17 +191,31 @@ export async function searchCommand(argv: string[]): Promise<number> {
     evaluator,
     budget,
     parallel,
-    fidelity: { epochs, ...(dataFraction !== undefined ? { dataFraction } : {}), ...(resolution !== undefined ? { resolution } : {}) },
+    fidelity: {
+      ...(scheduler === 'none' ? { epochs } : {}),
+      ...(dataFraction !== undefined ? { dataFraction } : {}),
+      ...(resolution !== undefined ? { resolution } : {}),
+    },
+    scheduler,
+    schedulerOptions: scheduler === 'none' ? undefined : { maxEpochs: epochs, ...(minEpochs ? { minEpochs } : {}), ...(eta ? { eta } : {}) },
     seed,
     signal: stop.signal,
   });
   if (!json) {
-    const limits = [budget.evaluations !== undefined ? `${budget.evaluations} evaluations` : '', time !== undefined ? `${time}s` : '']
+    const limits = [
+      budget.evaluations !== undefined ? `${budget.evaluations} evaluations` : '',
+      budgetEpochs !== undefined ? `${budgetEpochs} candidate-epochs` : '',
+      time !== undefined ? `${time}s` : '',
+    ]
       .filter(Boolean)
       .join(', ');
+    const fidelity =
+      scheduler === 'none'
+        ? `${epochs} epochs each`
+        : `${scheduler} from ${study.scheduler!.minEpochs} to ${study.scheduler!.maxEpochs} epochs`;
     bar.log(
       `Searching the ${space.name} space on ${data.name} (${data.train.count} train / ${data.validation.count} validation / ` +
-        `${data.test.count} test) with ${strategy}: ${limits}, ${parallel} at a time, ${epochs} epochs each`,
+        `${data.test.count} test) with ${strategy}: ${limits}, ${parallel} at a time, ${fidelity}`,
     );
   }
   let batchDone = 0;
@@ -193,8 +242,10 @@ export async function searchCommand(argv: string[]): Promise<number> {
       batchDone = 0;
       render();
     } else {
+      // Validation figures only: test accuracy is for the final report (choosing by it would leak the test set).
+      const epochsText = scheduler === 'none' ? '' : ` ${t.fidelity.epochs} ep${t.promotedFrom !== undefined ? ` (from #${t.promotedFrom + 1})` : ''}`;
       bar.log(
-        `#${t.index + 1} ${t.status} val ${pct(t.score)} test ${pct(t.metrics.testAccuracy)} ` +
+        `#${t.index + 1} ${t.status}${epochsText} val ${pct(t.score)} ` +
           `${compact(t.cost?.params ?? NaN)} params ${formatSeconds(t.seconds)}  ${archLabel(t.arch)}${t.error ? `  (${t.error})` : ''}`,
       );
     }
@@ -248,20 +299,23 @@ export async function searchCommand(argv: string[]): Promise<number> {
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } else {
+    // The ranking is by validation; the test figure is shown for the chosen (best) architecture only.
     const rows = study.top(top).map((t, i) => [
       i + 1,
+      ...(scheduler === 'none' ? [] : [t.fidelity.epochs ?? '-']),
       pct(t.score),
-      pct(t.metrics.testAccuracy),
+      i === 0 ? pct(t.metrics.testAccuracy) : '',
       compact(t.cost?.params ?? NaN),
       compact(t.cost?.flops ?? NaN),
       formatSeconds(t.seconds),
       archLabel(t.arch),
     ]);
-    process.stdout.write(`${table(['rank', 'val acc', 'test acc', 'params', 'FLOPs', 'time', 'architecture'], rows)}\n`);
+    const header = ['rank', ...(scheduler === 'none' ? [] : ['epochs']), 'val acc', 'test acc', 'params', 'FLOPs', 'time', 'architecture'];
+    process.stdout.write(`${table(header, rows)}\n`);
     const failed = summary.trials.filter((t) => t.status !== 'ok').length;
     process.stdout.write(
-      `${summary.trials.length} evaluations (${failed} not ok) in ${formatSeconds(summary.seconds)}; status ${summary.status}` +
-        `${outWritten ? `; results written to ${values.out}` : ''}\n`,
+      `${summary.trials.length} evaluations (${failed} not ok${scheduler === 'none' ? '' : `, ${study.epochsTrained} candidate-epochs`}) in ` +
+        `${formatSeconds(summary.seconds)}; status ${summary.status}${outWritten ? `; results written to ${values.out}` : ''}\n`,
     );
     if (summary.best) process.stdout.write(`best: ${JSON.stringify(summary.best.arch)}\n`);
     process.stdout.write(exportText);
