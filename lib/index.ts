@@ -36,7 +36,12 @@ export type { Evaluator, EvalResult, EvalMetrics, EvalStatus, EvaluateOptions, E
 export { NativeEvaluator } from './evaluators/native.js';
 export type { NativeEvaluatorOptions } from './evaluators/native.js';
 export { FunctionEvaluator } from './evaluators/function.js';
-export { TabularEvaluator, TabularTable, getTabularBenchmark, readTabularTable, TABULAR_BENCHMARKS, NB201_LATENCY_DEVICES } from './evaluators/tabular.js';
+export { TabularEvaluator, TabularTable, getTabularBenchmark, loadCurveTable, readTabularTable, TABULAR_BENCHMARKS, NB201_LATENCY_DEVICES } from './evaluators/tabular.js';
+export { tabulate, tabulateColumns, sampleArchitectures, enumerateArchitectures } from './study/tabulate.js';
+export type { TabulateOptions, TabulateRow, TabulateSummary } from './study/tabulate.js';
+export { createScheduler, SCHEDULER_NAMES } from './estimation/registry.js';
+export type { Scheduler, SchedulerJob, SchedulerResult, SchedulerContext } from './estimation/scheduler.js';
+export { StateStore } from './estimation/state-store.js';
 export { Study } from './study/study.js';
 export type { StudyOptions, StudySummary, StudyStatus, StudyProgress, Trial, Budget } from './study/study.js';
 export { runBenchmark } from './study/benchmark.js';

@@ -22,7 +22,7 @@ appended as batches finish; run the same command again (a larger --sample extend
   --out FILE.csv          the table (required; appended to when it holds rows of the same settings)
   --space NAME|FILE       mlp (default), cnn, nb201, or a JSON space file
   --dataset NAME|FILE     digits (default), fashion-mnist, or a CSV file (--task, --label)
-  --sample N              distinct architectures to train (default 100)
+  --sample N|all          distinct architectures to train (default 100), or every architecture of the space
   --epochs N              epochs per architecture (default 20)
   --seed N                seeds the sample, the data split and training (default 0)
   --parallel N            architectures trained together (default 2: one per core here)
@@ -59,7 +59,7 @@ export async function tabulateCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.out === undefined) throw new UsageError('--out FILE.csv is required (see nasx tabulate --help)');
-  const sample = intFlag('sample', values.sample, 1, 1_000_000) ?? 100;
+  const sample = values.sample === 'all' ? 'all' : (intFlag('sample', values.sample, 1, 1_000_000) ?? 100);
   const epochs = intFlag('epochs', values.epochs, 1, 100000) ?? 20;
   const seed = intFlag('seed', values.seed, 0) ?? 0;
   const parallel = intFlag('parallel', values.parallel, 1, 4096) ?? 2;
@@ -78,7 +78,7 @@ export async function tabulateCommand(argv: string[]): Promise<number> {
   const stop = stopOnSignals(() => bar.log('Interrupted: stopping the running batch; the rows written so far are kept...'));
   if (!json) {
     bar.log(
-      `Tabulating ${sample} architectures of the ${space.name} space on ${data.name} (${data.train.count} train / ` +
+      `Tabulating ${sample === 'all' ? 'every architecture' : `${sample} architectures`} of the ${space.name} space on ${data.name} (${data.train.count} train / ` +
         `${data.validation.count} validation / ${data.test.count} test${dataFraction ? `, training on ${dataFraction * 100}%` : ''}), ` +
         `${epochs} epochs each, ${parallel} at a time, into ${values.out}`,
     );

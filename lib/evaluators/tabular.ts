@@ -12,7 +12,7 @@
 import { resolve } from 'node:path';
 import { splitCsvRecords, type CsvRecord } from '../data/csv.js';
 import { readDataFile } from '../data/file.js';
-import { AbortError, NasxError, checkObject, checkOneOf, rangeError, typeError } from '../errors.js';
+import { AbortError, NasxError, checkInteger, checkObject, checkOneOf, rangeError, typeError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import type { EvalMetrics, EvalResult, EvaluateOptions, Evaluator, Fidelity } from './evaluator.js';
 import { createNb201Space, fromNb201String, toNb201String, type Nb201Arch } from '../space/nb201-space.js';
@@ -224,6 +224,8 @@ export interface TabularEvaluatorOptions<A> {
   keyOf?: (arch: A) => string;
   /** Maps a key back to an architecture, for `rows()` and `bestPossible()` (default: the key itself). */
   archOf?: (key: string) => A;
+  /** A column holding each row's architecture as JSON (instead of `archOf`), e.g. `nasx tabulate`'s "arch". */
+  archColumn?: string;
   /**
    * The columns that are the architecture's decisions: an architecture is then a record
    * `{ [column]: value }` (other fields are ignored). Values of a numeric column match by number.
@@ -237,6 +239,15 @@ export interface TabularEvaluatorOptions<A> {
   reportMetrics?: MetricColumns;
   /** Further tables joined on the same key. */
   join?: readonly TabularJoin[];
+  /**
+   * A learning-curve table (`nasx tabulate` writes one): the search metric after each epoch in columns
+   * named by `metric` with `{epoch}` for the epoch (e.g. "val_acc_{epoch}"), and optionally the
+   * cumulative training seconds the same way (`seconds`, e.g. "seconds_{epoch}"). Evaluations then
+   * obey the fidelity's epochs: the score is the curve at that epoch, a continued candidate (see
+   * `EvaluateOptions.resume`) pays only the epochs after its state, and `seconds` is the table's
+   * training time for the epochs trained. The epochs run from 1 to the largest present.
+   */
+  curve?: { metric: string; seconds?: string };
 }
 
 /** One row of the table, with everything in it (for oracle figures; not for strategies). */
@@ -287,6 +298,9 @@ export class TabularEvaluator<A = unknown> implements Evaluator<A> {
   private readonly metricColumns: BoundColumn[];
   private readonly reportColumns: BoundColumn[];
   private allRows: TabularRow<A>[] | undefined;
+  /** Learning-curve columns by epoch (index 0: epoch 1), with training seconds when the table has them. */
+  private readonly curveColumns: readonly (readonly (number | null)[])[] | undefined;
+  private readonly secondsColumns: readonly (readonly (number | null)[])[] | undefined;
 
   /** Builds an evaluator over parsed tables; `TabularEvaluator.load` also reads CSV paths. */
   constructor(options: TabularEvaluatorOptions<A>) {
@@ -322,9 +336,21 @@ export class TabularEvaluator<A = unknown> implements Evaluator<A> {
         }
         return codec(key);
       };
-      const archOf = o.archOf ?? ((key: string) => key as unknown as A);
-      const text = table.text(keyColumn);
-      this.archAt = (row) => archOf(text[row]!);
+      if (o.archColumn !== undefined && o.archOf !== undefined) throw new RangeError('Expected at most one of archOf and archColumn but received both');
+      if (o.archColumn !== undefined) {
+        const archText = table.text(checkOneOf('options.archColumn', o.archColumn, table.columns));
+        this.archAt = (row) => {
+          try {
+            return JSON.parse(archText[row]!) as A;
+          } catch (err) {
+            throw new NasxError('ERR_NASX_DATA', `Invalid architecture JSON in ${table.source} at line ${table.lineOf(row)}: ${(err as Error).message}`);
+          }
+        };
+      } else {
+        const archOf = o.archOf ?? ((key: string) => key as unknown as A);
+        const text = table.text(keyColumn);
+        this.archAt = (row) => archOf(text[row]!);
+      }
     } else {
       if (o.keyOf !== undefined || o.archOf !== undefined) {
         throw new RangeError('Expected keyOf and archOf only with keyColumn but received them with decisionColumns');
@@ -407,6 +433,33 @@ export class TabularEvaluator<A = unknown> implements Evaluator<A> {
     this.reportColumns = reportColumns;
     this.metricNames = metricColumns.map((c) => c.name);
     this.reportNames = reportColumns.map((c) => c.name);
+    if (o.curve !== undefined) {
+      const curve = checkObject('options.curve', o.curve) as { metric: unknown; seconds?: unknown };
+      const pattern = (label: string, p: unknown) => {
+        if (typeof p !== 'string' || !p.includes('{epoch}')) throw typeError(label, 'a column name pattern containing {epoch}', p);
+        const columns: string[] = [];
+        for (let e = 1; table.columns.includes(p.replace('{epoch}', String(e))); e++) columns.push(p.replace('{epoch}', String(e)));
+        if (columns.length === 0) throw rangeError(label, `a pattern matching columns of ${table.source} from epoch 1`, p);
+        for (const c of columns) {
+          for (const r of reportColumns) {
+            if (r.values === table.numbers(c)) throw rangeError(label, 'columns the reports do not use', p);
+          }
+        }
+        return columns;
+      };
+      const metric = pattern('options.curve.metric', curve.metric);
+      this.curveColumns = metric.map((c) => table.numbers(c));
+      if (curve.seconds !== undefined) {
+        const seconds = pattern('options.curve.seconds', curve.seconds);
+        if (seconds.length < metric.length) throw rangeError('options.curve.seconds', `columns for every epoch of the curve (1 to ${metric.length})`, curve.seconds);
+        this.secondsColumns = seconds.map((c) => table.numbers(c));
+      }
+    }
+  }
+
+  /** The largest epoch of a learning-curve table (undefined for a table without `curve`). */
+  get curveEpochs(): number | undefined {
+    return this.curveColumns?.length;
   }
 
   /**
@@ -430,11 +483,40 @@ export class TabularEvaluator<A = unknown> implements Evaluator<A> {
     checkObject('fidelity', fidelity);
     if (options.signal?.aborted) throw new AbortError<EvalResult<A>>('evaluation was aborted before it started', []);
     const start = performance.now();
+    const max = this.curveColumns?.length;
+    if (max !== undefined && fidelity.epochs !== undefined) checkInteger('fidelity.epochs', fidelity.epochs, 1, max);
     return candidates.map((arch, i) => {
-      const result = this.lookup(arch);
+      const result = max === undefined ? this.lookup(arch) : this.lookupCurve(arch, fidelity.epochs ?? max, options.resume?.[i], options.keepState);
       options.onProgress?.({ candidate: i, fraction: 1 });
-      return { ...result, seconds: (performance.now() - start) / 1000 };
+      return { seconds: (performance.now() - start) / 1000, ...result };
     });
+  }
+
+  /** A candidate's result at `epochs` of a curve table, continuing from `resume` (`{ epochs }`). */
+  private lookupCurve(arch: A, epochs: number, resume: unknown, keepState: boolean | undefined): Omit<EvalResult<A>, 'seconds'> & { seconds?: number } {
+    const base = this.lookup(arch);
+    if (base.status === 'invalid') return base;
+    const row = this.rowOf(arch) as number;
+    const from = Math.min(epochs - 1, Math.max(0, (resume as { epochs?: number } | undefined)?.epochs ?? 0));
+    const value = (e: number) => finiteOrNull(this.curveColumns![e - 1]![row]!);
+    const raw = this.curveColumns![epochs - 1]![row]!;
+    const out: Omit<EvalResult<A>, 'seconds'> & { seconds?: number } = {
+      ...base,
+      metrics: { ...base.metrics, score: finiteOrNull(raw) },
+      curve: Array.from({ length: epochs - from }, (_, k) => value(from + k + 1)),
+      resumedFrom: from,
+      epochsTrained: epochs - from,
+    };
+    if (raw === null) Object.assign(out, { status: 'failed', error: `${this.name} has no value at epoch ${epochs} for this architecture (line ${this.table.lineOf(row)})` });
+    else if (!Number.isFinite(raw)) Object.assign(out, { status: 'diverged', error: `the search metric at epoch ${epochs} is ${raw}` });
+    else Object.assign(out, { status: 'ok', error: undefined });
+    if (out.error === undefined) delete out.error;
+    if (this.secondsColumns) {
+      const secs = (e: number) => (e === 0 ? 0 : (this.secondsColumns![e - 1]![row] ?? 0));
+      out.seconds = Math.max(0, secs(epochs) - secs(from));
+    }
+    if (keepState && out.status === 'ok') out.state = { epochs };
+    return out;
   }
 
   /**
@@ -562,6 +644,38 @@ function describeArch(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `${String(value)} of type ${typeof value}`;
 }
 
+
+/**
+ * A learning-curve table written by `nasx tabulate` as a benchmark over `space`: architectures are
+ * found by canonical hash, the search metric is the validation accuracy after the last epoch (and
+ * after any epoch a scheduler asks for), the cost is the table's training seconds, and the report
+ * metric is the test accuracy after the last epoch.
+ *
+ * @example const bench = await loadCurveTable('data/fashion-mnist-mlp/curves.csv', getSpace('mlp'));
+ */
+export async function loadCurveTable<A>(file: string, space: { hash(arch: A): string; validate(arch: A): void }): Promise<TabularEvaluator<A>> {
+  const table = await readTabularTable(file);
+  for (const c of ['hash', 'arch', 'val_acc_1', 'test_acc']) {
+    if (!table.columns.includes(c)) {
+      throw new NasxError('ERR_NASX_DATA', `${file} is not a learning-curve table of nasx tabulate: it has no ${JSON.stringify(c)} column`);
+    }
+  }
+  let last = 1;
+  while (table.columns.includes(`val_acc_${last + 1}`)) last++;
+  return new TabularEvaluator<A>({
+    name: file,
+    table,
+    keyColumn: 'hash',
+    keyOf: (arch: A) => {
+      space.validate(arch);
+      return space.hash(arch);
+    },
+    archColumn: 'arch',
+    searchMetric: `val_acc_${last}`,
+    reportMetrics: { testAccuracy: 'test_acc' },
+    curve: { metric: 'val_acc_{epoch}', ...(table.columns.includes('seconds_1') ? { seconds: 'seconds_{epoch}' } : {}) },
+  });
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Built-in benchmarks

@@ -1,61 +1,104 @@
 /**
- * Strategy benchmarks on a tabular benchmark: every strategy runs for every seed with the same
- * budget; each run is scored by the protocol of the NAS-Bench literature — the architecture with the
- * best validation score after the budget is reported by its test figure — and summarised over seeds.
+ * Strategy (and scheduler) benchmarks on a tabular benchmark: every combination runs for every seed
+ * with the same budget; each run is scored by the protocol of the NAS-Bench literature — the
+ * architecture with the best search-metric figure after the budget is reported by its test figure —
+ * and summarised over seeds, with paired differences against baselines run on the same seeds.
+ *
+ * On a learning-curve table (a TabularEvaluator with `curve`), schedulers are simulated: a query at
+ * e epochs reads the curve at e and costs the table's training seconds for the epochs trained (a
+ * promotion pays only the epochs after the trial it continues); runs are then compared against cost.
  */
 import { AbortError, checkInteger, typeError } from '../errors.js';
+import { SCHEDULER_NAMES } from '../estimation/registry.js';
 import type { TabularEvaluator } from '../evaluators/tabular.js';
 import type { SearchSpace } from '../space/space.js';
-import { Study } from './study.js';
+import { Study, type Trial } from './study.js';
 
 export interface BenchmarkOptions<A> {
   /** The table; its search metric is what strategies see, `reportMetric` what is reported. */
   evaluator: TabularEvaluator<A>;
   space: SearchSpace<A>;
   strategies: readonly string[];
-  /** Runs per strategy, with seeds 0..seeds−1. */
+  /** Multi-fidelity schedulers to combine with each strategy (curve tables only). Default ["none"]. */
+  schedulers?: readonly string[];
+  /** Options of every scheduler (e.g. { minEpochs: 1, eta: 3 }); maxEpochs defaults to the table's epochs. */
+  schedulerOptions?: Record<string, unknown>;
+  /** Runs per combination, with seeds 0..seeds−1. */
   seeds: number;
-  /** Evaluations per run. */
-  budget: number;
+  /** Evaluations per run (give this or `budgetEpochs`). */
+  budget?: number;
+  /** Candidate-epochs per run (curve tables). */
+  budgetEpochs?: number;
   /** Report metric (default "testAccuracy"). */
   reportMetric?: string;
-  /** Budgets at which the mean test figure is also reported (those ≤ budget). Default 25, 50, 100, 150. */
+  /** Budgets at which the mean test figure is also reported (those ≤ budget). Default 25, 50, 100, 150 (or eighths of budgetEpochs). */
   checkpoints?: readonly number[];
   strategyOptions?: Readonly<Record<string, Record<string, unknown>>>;
-  onProgress?: (event: { strategy: string; seed: number; runsDone: number; runsTotal: number }) => void;
+  /**
+   * Count every query, repeats included (the convention of much of the literature). Default false:
+   * a repeat of an architecture (by canonical class) is answered from memory and costs nothing.
+   */
+  countRepeats?: boolean;
+  /** Combinations the paired differences are taken against (those run). Default random and evolution, without a scheduler. */
+  baselines?: readonly string[];
+  onProgress?: (event: { strategy: string; scheduler: string; seed: number; runsDone: number; runsTotal: number }) => void;
   signal?: AbortSignal;
 }
 
+/** A paired difference over seeds (this combination minus a baseline): mean and 95% interval. */
+export interface PairedDifference {
+  mean: number;
+  low: number;
+  high: number;
+}
+
 export interface StrategyBenchmark {
+  /** The strategy, with "+scheduler" when one was used (e.g. "random+hyperband"). */
   strategy: string;
-  /** Mean and standard deviation over seeds of the report figure of the best-by-validation architecture. */
+  scheduler: string;
+  /** Mean and standard deviation over seeds of the report figure of the best-by-search-metric architecture. */
   testMean: number;
   testStd: number;
-  /** Mean over seeds of the best validation score. */
+  /** Mean over seeds of the best search-metric figure. */
   validMean: number;
   validStd: number;
-  /** Mean best-so-far validation score after each query (length = budget). */
+  /** Per seed, in seed order: the final report figure and search figure. */
+  perSeed: { test: number[]; valid: number[] };
+  /** Mean best-so-far search figure after each query (length = budget) — or at each point of `costGrid`. */
   curve: number[];
-  /** Mean and standard deviation of the report figure of the best-so-far architecture after each query. */
+  /** Mean and standard deviation of the report figure of the best-so-far architecture after each query (or cost point). */
   testCurve: number[];
   testCurveStd: number[];
+  /** With an epoch budget: the candidate-epochs at which the curves are measured, and the mean simulated seconds there. */
+  costGrid?: number[];
+  secondsAt?: number[];
   /** Mean and sample standard deviation over seeds of the report figure at each checkpoint budget. */
   testAt: Record<string, number>;
   testStdAt: Record<string, number>;
   /**
-   * Median over seeds of the queries needed to reach the top 0.1% of the table by validation score
-   * (null when fewer than half the runs got there within the budget).
+   * Median over seeds of the queries (or candidate-epochs) needed to reach the top 0.1% of the table
+   * by search metric (null when fewer than half the runs got there within the budget).
    */
   medianQueriesToTop: number | null;
+  /** Paired differences of the final report figure against each baseline run (same seeds). */
+  paired: Record<string, PairedDifference>;
+  /**
+   * Median over seeds of the budget (queries or epochs) at which the best-so-far report figure first
+   * reaches the first baseline's mean final figure (null when fewer than half the runs reach it).
+   */
+  costToBaseline: number | null;
   seconds: number;
 }
 
 export interface BenchmarkResult {
   benchmark: string;
+  /** Queries per run, or candidate-epochs with `budgetEpochs`. */
   budget: number;
+  budgetUnit: 'queries' | 'epochs';
   seeds: number;
-  /** Oracle figures of the table: best validation score and the report figure of that architecture. */
-  oracle: { valid: number; test: number; topThreshold: number };
+  countRepeats: boolean;
+  /** Oracle figures of the table: best search figure and the report figure of that architecture, and the best report figure. */
+  oracle: { valid: number; test: number; bestTest: number; topThreshold: number };
   results: StrategyBenchmark[];
 }
 
@@ -72,18 +115,57 @@ const median = (xs: readonly number[]) => {
   return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 };
 
+/** Two-sided 97.5% quantile of Student's t with `df` degrees of freedom (table, then the normal limit). */
+function tQuantile(df: number): number {
+  const table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086];
+  if (df <= table.length) return table[Math.max(1, df) - 1]!;
+  if (df <= 30) return 2.042 + ((30 - df) / 10) * 0.044;
+  if (df <= 60) return 2.0 + ((60 - df) / 30) * 0.042;
+  if (df <= 120) return 1.98 + ((120 - df) / 60) * 0.02;
+  return 1.96;
+}
+
+/** Mean of the per-seed differences a − b with a 95% t-interval. */
+export function pairedDifference(a: readonly number[], b: readonly number[]): PairedDifference {
+  const d = a.map((x, i) => x - b[i]!);
+  const m = mean(d);
+  const half = d.length > 1 ? (tQuantile(d.length - 1) * std(d)) / Math.sqrt(d.length) : Number.NaN;
+  return { mean: m, low: m - half, high: m + half };
+}
+
+/** The best-so-far trajectory of one run: after each trial, the cost so far and the incumbent's figures. */
+interface Point {
+  epochs: number;
+  seconds: number;
+  valid: number;
+  test: number;
+}
+
 export async function runBenchmark<A>(options: BenchmarkOptions<A>): Promise<BenchmarkResult> {
   const { evaluator, space, strategies, signal } = options;
   if (!Array.isArray(strategies) || strategies.length === 0) throw typeError('strategies', 'a non-empty array of strategy names', strategies);
+  const schedulers = options.schedulers ?? ['none'];
+  if (!Array.isArray(schedulers) || schedulers.length === 0) throw typeError('schedulers', 'a non-empty array of scheduler names', schedulers);
   const seeds = checkInteger('seeds', options.seeds, 1, 100000);
-  const budget = checkInteger('budget', options.budget, 1, 1_000_000);
+  if ((options.budget === undefined) === (options.budgetEpochs === undefined)) {
+    throw new RangeError(`Expected exactly one of budget and budgetEpochs but received ${options.budget === undefined ? 'neither' : 'both'}`);
+  }
+  const byEpochs = options.budgetEpochs !== undefined;
+  const budget = byEpochs ? checkInteger('budgetEpochs', options.budgetEpochs, 1, 1e12) : checkInteger('budget', options.budget, 1, 1_000_000);
+  const maxEpochs = evaluator.curveEpochs;
+  if (schedulers.some((s) => s !== 'none') && maxEpochs === undefined) {
+    throw new RangeError(`Expected a learning-curve table for schedulers other than "none", but ${evaluator.name} has no curve columns`);
+  }
+  for (const s of schedulers) if (!(SCHEDULER_NAMES as readonly string[]).includes(s)) throw new RangeError(`Unknown scheduler ${JSON.stringify(s)}; known are ${SCHEDULER_NAMES.join(', ')}`);
   const reportMetric = options.reportMetric ?? 'testAccuracy';
-  const checkpoints = (options.checkpoints ?? [25, 50, 100, 150]).filter((c) => c <= budget);
+  const checkpoints = (options.checkpoints ?? (byEpochs ? [1, 2, 4, 8].map((k) => Math.round((budget * k) / 8)) : [25, 50, 100, 150])).filter((c) => c <= budget);
+  const countRepeats = options.countRepeats ?? false;
 
   const rows = evaluator.rows();
   const scores = rows.map((r) => r.score).filter((s): s is number => s !== null).sort((a, b) => b - a);
   const topThreshold = scores[Math.max(0, Math.ceil(scores.length * 0.001) - 1)]!;
   const oracleRow = evaluator.bestPossible();
+  const bestTest = Math.max(...rows.map((r) => r.report[reportMetric] ?? -Infinity));
   // The report figure of the architecture actually queried: equivalent architectures (one canonical
   // hash) have their own measurements in a table, so the cache is keyed by the architecture itself.
   const reportCache = new Map<string, number>();
@@ -96,18 +178,42 @@ export async function runBenchmark<A>(options: BenchmarkOptions<A>): Promise<Ben
     }
     return v;
   };
+  /** The run's trajectory: the incumbent is the best at the most epochs reached (scores at fewer epochs do not compare). */
+  const trajectory = (trials: readonly Trial<A>[]): Point[] => {
+    let inc: Trial<A> | undefined;
+    let epochs = 0;
+    let seconds = 0;
+    return trials.map((t) => {
+      epochs += t.epochsTrained;
+      seconds += t.seconds;
+      if (t.score !== null) {
+        const te = t.fidelity.epochs ?? 0;
+        const ie = inc?.fidelity.epochs ?? -1;
+        if (!inc || te > ie || (te === ie && t.score > inc.score!) || (inc.hash === t.hash && te >= ie)) inc = t;
+      }
+      return { epochs, seconds, valid: inc?.score ?? -Infinity, test: inc ? reportOf(inc.arch) : Number.NaN };
+    });
+  };
+  /** The point in effect at budget position x (query count, or epochs spent). */
+  const at = (points: readonly Point[], x: number): Point | undefined => {
+    if (!byEpochs) return points[Math.min(points.length, x) - 1];
+    let last: Point | undefined;
+    for (const p of points) {
+      if (p.epochs > x) break;
+      last = p;
+    }
+    return last;
+  };
+  const gridSize = byEpochs ? 200 : budget;
+  const grid = Array.from({ length: gridSize }, (_, i) => (byEpochs ? ((i + 1) * budget) / gridSize : i + 1));
 
+  const combos = schedulers.flatMap((scheduler) => strategies.map((strategy) => ({ strategy, scheduler })));
   const results: StrategyBenchmark[] = [];
+  const runs = new Map<string, Point[][]>();
   let runsDone = 0;
-  for (const strategy of strategies) {
+  for (const { strategy, scheduler } of combos) {
     const started = performance.now();
-    const finalTest: number[] = [];
-    const finalValid: number[] = [];
-    const toTop: number[] = [];
-    const atCheckpoint = new Map<number, number[]>(checkpoints.map((c) => [c, []]));
-    const curveSum = new Float64Array(budget);
-    const testSum = new Float64Array(budget);
-    const testSq = new Float64Array(budget);
+    const all: Point[][] = [];
     for (let seed = 0; seed < seeds; seed++) {
       if (signal?.aborted) throw new AbortError('benchmark was aborted');
       const study = new Study<A>({
@@ -115,60 +221,80 @@ export async function runBenchmark<A>(options: BenchmarkOptions<A>): Promise<Ben
         strategy,
         strategyOptions: options.strategyOptions?.[strategy],
         evaluator,
-        budget: { evaluations: budget },
+        budget: byEpochs ? { epochs: budget } : { evaluations: budget },
+        ...(scheduler === 'none'
+          ? byEpochs
+            ? { fidelity: { epochs: maxEpochs } }
+            : {}
+          : { scheduler, schedulerOptions: { maxEpochs, ...options.schedulerOptions } }),
+        dedupe: !countRepeats,
         seed,
         signal,
       });
-      const summary = await study.run();
-      let bestScore = -Infinity;
-      let bestTest = Number.NaN;
-      let reached = Number.POSITIVE_INFINITY;
-      for (let q = 0; q < budget; q++) {
-        const trial = summary.trials[q];
-        if (trial && trial.score !== null && trial.score > bestScore) {
-          bestScore = trial.score;
-          bestTest = reportOf(trial.arch);
-        }
-        if (bestScore >= topThreshold && reached === Infinity) reached = q + 1;
-        // A run that ended early (space exhausted) keeps its final figures for the remaining queries.
-        curveSum[q] += bestScore;
-        testSum[q] += bestTest;
-        testSq[q] += bestTest * bestTest;
-        atCheckpoint.get(q + 1)?.push(bestTest);
-      }
-      finalTest.push(bestTest);
-      finalValid.push(bestScore);
-      toTop.push(reached);
-      options.onProgress?.({ strategy, seed, runsDone: ++runsDone, runsTotal: seeds * strategies.length });
+      all.push(trajectory((await study.run()).trials));
+      options.onProgress?.({ strategy, scheduler, seed, runsDone: ++runsDone, runsTotal: seeds * combos.length });
     }
-    const testCurve = Array.from(testSum, (s) => s / seeds);
+    const name = scheduler === 'none' ? strategy : `${strategy}+${scheduler}`;
+    runs.set(name, all);
+    const final = all.map((pts) => pts[pts.length - 1] ?? { epochs: 0, seconds: 0, valid: -Infinity, test: Number.NaN });
+    const curveAt = grid.map((x) => all.map((pts) => at(pts, x) ?? { epochs: 0, seconds: 0, valid: -Infinity, test: Number.NaN }));
+    const testCurve = curveAt.map((ps) => mean(ps.map((p) => p.test)));
     const testAt: Record<string, number> = {};
     const testStdAt: Record<string, number> = {};
     for (const c of checkpoints) {
-      testAt[String(c)] = mean(atCheckpoint.get(c)!);
-      testStdAt[String(c)] = std(atCheckpoint.get(c)!);
+      const ps = all.map((pts) => at(pts, c)?.test ?? Number.NaN);
+      testAt[String(c)] = mean(ps);
+      testStdAt[String(c)] = std(ps);
     }
+    const toTop = all.map((pts) => {
+      const i = pts.findIndex((p) => p.valid >= topThreshold);
+      return i < 0 ? Infinity : byEpochs ? pts[i]!.epochs : i + 1;
+    });
     const reachedRuns = toTop.filter((x) => Number.isFinite(x)).length;
     results.push({
-      strategy,
-      testMean: mean(finalTest),
-      testStd: std(finalTest),
-      validMean: mean(finalValid),
-      validStd: std(finalValid),
-      curve: Array.from(curveSum, (s) => s / seeds),
+      strategy: name,
+      scheduler,
+      testMean: mean(final.map((p) => p.test)),
+      testStd: std(final.map((p) => p.test)),
+      validMean: mean(final.map((p) => p.valid)),
+      validStd: std(final.map((p) => p.valid)),
+      perSeed: { test: final.map((p) => p.test), valid: final.map((p) => p.valid) },
+      curve: curveAt.map((ps) => mean(ps.map((p) => p.valid))),
       testCurve,
-      testCurveStd: Array.from(testSq, (sq, q) => Math.sqrt(Math.max(0, sq / seeds - testCurve[q]! ** 2))),
+      testCurveStd: curveAt.map((ps) => std(ps.map((p) => p.test))),
+      ...(byEpochs ? { costGrid: grid, secondsAt: curveAt.map((ps) => mean(ps.map((p) => p.seconds))) } : {}),
       testAt,
       testStdAt,
       medianQueriesToTop: reachedRuns * 2 > seeds ? median(toTop) : null,
+      paired: {},
+      costToBaseline: null,
       seconds: (performance.now() - started) / 1000,
     });
+  }
+  // Paired comparisons on the same seeds, against the baselines that were run.
+  const baselines = (options.baselines ?? ['random', 'evolution']).filter((b) => runs.has(b));
+  for (const r of results) {
+    for (const b of baselines) {
+      if (b === r.strategy) continue;
+      const base = results.find((x) => x.strategy === b)!;
+      r.paired[b] = pairedDifference(r.perSeed.test, base.perSeed.test);
+    }
+    const target = baselines.length > 0 ? results.find((x) => x.strategy === baselines[0])!.testMean : undefined;
+    if (target !== undefined) {
+      const costs = runs.get(r.strategy)!.map((pts) => {
+        const i = pts.findIndex((p) => p.test >= target);
+        return i < 0 ? Infinity : byEpochs ? pts[i]!.epochs : i + 1;
+      });
+      r.costToBaseline = costs.filter(Number.isFinite).length * 2 > seeds ? median(costs) : null;
+    }
   }
   return {
     benchmark: evaluator.name,
     budget,
+    budgetUnit: byEpochs ? 'epochs' : 'queries',
     seeds,
-    oracle: { valid: oracleRow.score!, test: oracleRow.report[reportMetric] ?? Number.NaN, topThreshold },
+    countRepeats,
+    oracle: { valid: oracleRow.score!, test: oracleRow.report[reportMetric] ?? Number.NaN, bestTest, topThreshold },
     results,
   };
 }

@@ -23,8 +23,8 @@ export interface TabulateOptions<A> {
   dataset: Dataset;
   /** The CSV file to write (appended to when it already holds rows of the same settings). */
   out: string;
-  /** Distinct architectures (by canonical hash) to sample. */
-  sample: number;
+  /** Distinct architectures (by canonical hash) to sample, or "all" to tabulate every architecture of the space. */
+  sample: number | 'all';
   /** Training epochs of every architecture (the maximum fidelity). */
   epochs: number;
   /** Seeds the sample (and, unless `train.seed` is set, training). Default 0. */
@@ -96,6 +96,33 @@ function rowLine(r: TabulateRow): string {
   ]
     .map(field)
     .join(',');
+}
+
+/**
+ * Every architecture of a space with distinct canonical hashes, in decision order (a depth-first walk
+ * of `optionsAt`). Throws when the space has more than `limit`.
+ */
+export function enumerateArchitectures<A>(space: SearchSpace<A>, limit = 1_000_000): { arch: A; hash: string }[] {
+  const out: { arch: A; hash: string }[] = [];
+  const seen = new Set<string>();
+  let sequences = 0;
+  const walk = (prefix: number[]) => {
+    const n = space.optionsAt(prefix);
+    if (n === 0) {
+      if (++sequences > limit * 4) throw new NasxError('ERR_NASX_INVALID_ARGUMENT', `the space ${space.name} has more than ${limit} architectures: sample it instead`);
+      const arch = space.fromDecisions(prefix);
+      const hash = space.hash(arch);
+      if (!seen.has(hash)) {
+        seen.add(hash);
+        out.push({ arch, hash });
+        if (out.length > limit) throw new NasxError('ERR_NASX_INVALID_ARGUMENT', `the space ${space.name} has more than ${limit} architectures: sample it instead`);
+      }
+      return;
+    }
+    for (let i = 0; i < n; i++) walk([...prefix, i]);
+  };
+  walk([]);
+  return out;
 }
 
 /** The seeded sample: `n` architectures with distinct canonical hashes, in draw order. */
@@ -201,7 +228,7 @@ export async function tabulate<A>(options: TabulateOptions<A>): Promise<Tabulate
   const { space, dataset, out, signal } = options;
   if (!space || !isTrainableSpace(space as SearchSpace<A>)) throw typeError('options.space', 'a trainable search space (mlp, cnn, nb201 or a JSON space of mlp/cnn type)', space);
   if (typeof out !== 'string' || out === '') throw typeError('options.out', 'a file path', out);
-  const sample = checkInteger('options.sample', options.sample, 1, 1_000_000);
+  const sample = options.sample === 'all' ? 'all' : checkInteger('options.sample', options.sample, 1, 1_000_000);
   const epochs = checkInteger('options.epochs', options.epochs, 1, 100000);
   const seed = checkInteger('options.seed', options.seed ?? 0, 0);
   const parallel = checkInteger('options.parallel', options.parallel ?? 2, 1, 4096);
@@ -209,10 +236,10 @@ export async function tabulate<A>(options: TabulateOptions<A>): Promise<Tabulate
   const trainable = space as unknown as TrainableSpace<A>;
   const columns = tabulateColumns(epochs);
   // What the rows depend on; a resumed table must have been made with the same (the sample may grow).
-  const settings = { space: space.name, dataset: dataset.name, epochs, seed, train };
+  const settings = { space: space.name, dataset: dataset.name, epochs, seed, train, ...(sample === 'all' ? { sample: 'all' } : {}) };
   checkSettings(out, settings, options.note);
   const done = existingRows(out, columns);
-  const plan = sampleArchitectures(space, sample, seed);
+  const plan = sample === 'all' ? enumerateArchitectures(space) : sampleArchitectures(space, sample, seed);
   const todo = plan.map((p, index) => ({ ...p, index })).filter((p) => !done.has(p.hash));
   const skipped = plan.length - todo.length;
 
