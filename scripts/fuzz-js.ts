@@ -9,7 +9,8 @@
  * the corpus. An input that makes a target throw anything but a clear refusal (NasxError, or a
  * TypeError/RangeError in the project's wording), break a documented contract, take over 2 s, hold
  * too much memory, hang or crash the process is a finding, saved under fuzz-findings/<target>/ with a
- * note of what happened; the exit status is then 1.
+ * note of what happened; the exit status is then 1. Targets run without V8's optimising compiler, so
+ * that a seed (and --runs) gives the same run every time (see supervisor.ts).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,7 @@ const USAGE = `Usage: node --import tsx scripts/fuzz-js.ts [options]
   --runs N          stop a target after N mutated inputs (default: only the time limit)
   --findings DIR    where findings go (default fuzz-findings/)
   --keep-corpus DIR keep each target's discovered inputs in DIR/<target>/
+  --optimize        let V8 optimise the targets: faster, but a seed no longer gives the same run
   --reproduce FILE  run one input through --target in this process and print the verdict
   --list            list the targets
   --help            this text`;
@@ -83,6 +85,7 @@ async function main(): Promise<number> {
         runs: { type: 'string' },
         findings: { type: 'string' },
         'keep-corpus': { type: 'string' },
+        optimize: { type: 'boolean' },
         reproduce: { type: 'string' },
         list: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -124,6 +127,7 @@ async function main(): Promise<number> {
       seed,
       ...(runs === undefined ? {} : { runs }),
       ...(v.findings === undefined ? {} : { findingsDir: path.resolve(v.findings) }),
+      ...(v.optimize ? { optimize: true } : {}),
       ...(v['keep-corpus'] === undefined ? {} : { outputCorpusDir: path.resolve(v['keep-corpus'], target) }),
     });
     reports.push(report);

@@ -43,6 +43,8 @@ export interface FuzzOptions {
   heapMb?: number;
   /** Heap or array-buffer memory after an input above which it is a finding. */
   memoryLimitMb?: number;
+  /** Let V8 optimise the targets (faster, but coverage then depends on timing; default false). */
+  optimize?: boolean;
   /** Children restarted after crashes or hangs at most this many times. */
   maxRestarts?: number;
   onStats?: (s: FuzzStats) => void;
@@ -142,7 +144,10 @@ export async function fuzzTarget(options: FuzzOptions): Promise<FuzzReport> {
       };
       writeFileSync(currentFile, '');
       const child = fork(siblingScript('runner'), [], {
-        execArgv: ['--import', 'tsx', `--max-old-space-size=${options.heapMb ?? 1024}`],
+        // Without --no-opt, when TurboFan compiles a function (which depends on timing: it compiles
+        // concurrently) changes the block counts V8 reports, so the same seed would grow a different
+        // corpus on each run; unoptimised code is only ~20% slower here and makes a run repeatable.
+        execArgv: ['--import', 'tsx', `--max-old-space-size=${options.heapMb ?? 1024}`, ...(options.optimize ? [] : ['--no-opt'])],
         env: { ...process.env, NASX_FUZZ_CONFIG: JSON.stringify(config) },
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
