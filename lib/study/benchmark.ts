@@ -188,7 +188,7 @@ export async function runBenchmark<A>(options: BenchmarkOptions<A>): Promise<Ben
       seconds += t.seconds;
       if (t.score !== null) {
         const te = t.fidelity.epochs ?? 0;
-        const ie = inc?.fidelity.epochs ?? -1;
+        const ie = inc ? (inc.fidelity.epochs ?? 0) : -1;
         if (!inc || te > ie || (te === ie && t.score > inc.score!) || (inc.hash === t.hash && te >= ie)) inc = t;
       }
       return { epochs, seconds, valid: inc?.score ?? -Infinity, test: inc ? reportOf(inc.arch) : Number.NaN };

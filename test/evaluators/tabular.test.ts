@@ -28,7 +28,7 @@ test('the nb201 built-ins load all 15,625 architectures, exposing search and rep
     t.is(bench.name, name);
     t.is(bench.size, 15625);
     t.is(bench.rows().length, 15625);
-    t.deepEqual(bench.metricNames, ['valAccuracy', 'latencyMs']);
+    t.deepEqual(bench.metricNames, ['searchAccuracy', 'latencyMs']);
     t.deepEqual(bench.reportNames, ['testAccuracy']);
   }
 });
@@ -45,7 +45,7 @@ test('known rows have the values of the CSV (accuracies in percent, latency of t
     const [valid, testAccuracy] = expected[name];
     t.is(result!.status, 'ok');
     t.is(result!.arch, ROW0);
-    t.deepEqual(result!.metrics, { score: valid, valAccuracy: valid, latencyMs: 10.75 });
+    t.deepEqual(result!.metrics, { score: valid, searchAccuracy: valid, latencyMs: 10.75 });
     t.deepEqual(bench.report(ROW0), { testAccuracy });
     t.is(bench.rows()[0]!.key, ROW0_KEY);
     t.deepEqual(bench.rows()[0]!.arch, ROW0);
@@ -80,7 +80,7 @@ test('the strategy-facing results of every nb201 architecture hold no test colum
   const results = await bench.evaluate(archs, {});
   t.is(results.length, 15625);
   for (const r of results) {
-    if (r.status !== 'ok' || Object.keys(r.metrics).join() !== 'score,valAccuracy,latencyMs') {
+    if (r.status !== 'ok' || Object.keys(r.metrics).join() !== 'score,searchAccuracy,latencyMs') {
       t.fail(`unexpected result ${JSON.stringify(r)}`);
       return;
     }
@@ -144,7 +144,7 @@ test('a malformed nb201 architecture is invalid, with the reason; the batch stil
 
 test('an architecture not in the table is invalid, and the message names the whole key', async (t) => {
   const path = join(packageRoot(), 'data', 'nb201', 'nb201.csv');
-  const byString = await TabularEvaluator.load<string>({ name: 'nb201 by string', table: path, keyColumn: 'arch', searchMetric: 'cifar10_valid' });
+  const byString = await TabularEvaluator.load<string>({ name: 'nb201 by string', table: path, keyColumn: 'arch', searchMetric: 'cifar10_search' });
   const key = ROW0_KEY.replace('skip_connect~2', 'conv_5x5~2');
   const [result] = await byString.evaluate([key], {});
   t.is(result!.status, 'invalid');
