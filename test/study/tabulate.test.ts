@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadDataset } from '../../lib/data/load.js';
 import { loadCurveTable } from '../../lib/evaluators/tabular.js';
-import { getSpace } from '../../lib/space/index.js';
+import { getSpace, loadSearchSpace } from '../../lib/space/index.js';
 import { runBenchmark } from '../../lib/study/benchmark.js';
 import { tabulate, tabulateColumns } from '../../lib/study/tabulate.js';
 
@@ -70,11 +70,25 @@ test('a curve table evaluates at any epoch, continues promoted candidates and ch
 });
 
 test('the benchmark harness simulates schedulers on a curve table, against cost, with paired differences', async (t) => {
-  await built;
-  const bench = await loadCurveTable(table, space);
+  // A space small enough to tabulate whole (42 MLPs), so that every architecture a strategy proposes is in the table.
+  const { data } = await built;
+  const spaceFile = path.join(dir, 'small.json');
+  writeFileSync(
+    spaceFile,
+    JSON.stringify({
+      name: 'small-mlp',
+      type: 'mlp',
+      params: { layers: { repeat: { units: { choice: [16, 32, 64] }, activation: { choice: ['relu', 'tanh'] } }, count: { min: 1, max: 2 } } },
+    }),
+  );
+  const small = await loadSearchSpace(spaceFile);
+  const smallTable = path.join(dir, 'small.csv');
+  const summary = await tabulate({ space: small, dataset: data, out: smallTable, sample: 'all', epochs: 9, train: { batchSize: 64, lr: 3e-3 } });
+  t.is(summary.total, 42);
+  const bench = await loadCurveTable(smallTable, small);
   const result = await runBenchmark({
     evaluator: bench,
-    space,
+    space: small,
     strategies: ['random'],
     schedulers: ['none', 'hyperband', 'asha', 'bohb', 'median'],
     schedulerOptions: { minEpochs: 1, eta: 3 },
@@ -95,6 +109,5 @@ test('the benchmark harness simulates schedulers on a curve table, against cost,
       t.true(d.low <= d.mean && d.mean <= d.high);
     }
   }
-  // Full-fidelity random search fits 120 / 9 = 13 candidates; the schedulers see many more.
-  t.true(result.results[1]!.testMean > 0 && result.oracle.bestTest >= result.oracle.test);
+  for (const r of result.results) t.true(r.testMean > 0.5 && r.testMean <= result.oracle.bestTest, `${r.strategy}: ${r.testMean}`);
 });
