@@ -210,8 +210,8 @@ function parseSpace(value: unknown, source: string): DslSpace<JsonValue> {
     name,
     description,
     params: object({ type: constant(type as JsonSpaceType), ...parseFields(params, 'params') }, 'params'),
-    build: (config) => structuredClone(config) as unknown as Arch,
-    check: (config) => validateArch(config, 'arch'),
+    build: (config) => spliceRepeats(structuredClone(config)) as unknown as Arch,
+    check: (config) => validateArch(spliceRepeats(config), 'arch'),
   });
   // Catch misspelt fields and impossible values now rather than at the first unlucky sample.
   const rng = createRng(0);
@@ -222,7 +222,7 @@ function parseSpace(value: unknown, source: string): DslSpace<JsonValue> {
   ];
   for (const config of probes) {
     try {
-      validateArch(config, 'arch');
+      validateArch(spliceRepeats(config), 'arch');
     } catch (err) {
       if (!(err instanceof NasxError)) throw err;
       throw new NasxError(
@@ -233,6 +233,20 @@ function parseSpace(value: unknown, source: string): DslSpace<JsonValue> {
     }
   }
   return space;
+}
+
+/**
+ * An architecture's layer lists with every nested list spliced in place: a `repeat` placed between
+ * fixed layers (`"layers": [stem, {"repeat": block, ...}, head]`) yields a list inside the list, and
+ * the architecture wants the stem, the repeated blocks and the head in one list. Layer lists never
+ * hold lists of their own, so this changes nothing else.
+ */
+function spliceRepeats(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) return value.flatMap((item) => (Array.isArray(item) ? item.map(spliceRepeats) : [spliceRepeats(item)]));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, spliceRepeats(v as JsonValue)]));
+  }
+  return value;
 }
 
 /**

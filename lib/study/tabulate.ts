@@ -99,29 +99,24 @@ function rowLine(r: TabulateRow): string {
 }
 
 /**
- * Every architecture of a space with distinct canonical hashes, in decision order (a depth-first walk
- * of `optionsAt`). Throws when the space has more than `limit`.
+ * Every architecture of a space with distinct canonical hashes, in decision order (the space's own
+ * `enumerate()`, which DSL and JSON spaces have). Throws when the space has more than `limit`.
  */
 export function enumerateArchitectures<A>(space: SearchSpace<A>, limit = 1_000_000): { arch: A; hash: string }[] {
+  const all = (space as SearchSpace<A> & { enumerate?: () => Iterable<A> }).enumerate;
+  if (typeof all !== 'function') throw new NasxError('ERR_NASX_INVALID_ARGUMENT', `the space ${space.name} cannot list its architectures: sample it instead`);
   const out: { arch: A; hash: string }[] = [];
   const seen = new Set<string>();
-  let sequences = 0;
-  const walk = (prefix: number[]) => {
-    const n = space.optionsAt(prefix);
-    if (n === 0) {
-      if (++sequences > limit * 4) throw new NasxError('ERR_NASX_INVALID_ARGUMENT', `the space ${space.name} has more than ${limit} architectures: sample it instead`);
-      const arch = space.fromDecisions(prefix);
-      const hash = space.hash(arch);
-      if (!seen.has(hash)) {
-        seen.add(hash);
-        out.push({ arch, hash });
-        if (out.length > limit) throw new NasxError('ERR_NASX_INVALID_ARGUMENT', `the space ${space.name} has more than ${limit} architectures: sample it instead`);
-      }
-      return;
+  let drawn = 0;
+  for (const arch of all.call(space)) {
+    if (++drawn > limit * 4 || out.length > limit) {
+      throw new NasxError('ERR_NASX_INVALID_ARGUMENT', `the space ${space.name} has more than ${limit} architectures: sample it instead`);
     }
-    for (let i = 0; i < n; i++) walk([...prefix, i]);
-  };
-  walk([]);
+    const hash = space.hash(arch);
+    if (seen.has(hash)) continue;
+    seen.add(hash);
+    out.push({ arch, hash });
+  }
   return out;
 }
 

@@ -184,3 +184,31 @@ test('a cnn space file builds engine CNNs', (t) => {
   }
   t.is([...space.enumerate()].length, 16);
 });
+
+test('a repeat may sit between fixed layers: a fixed stem, 1–3 repeated blocks, a fixed head', async (t) => {
+  const space = parseSearchSpace({
+    name: 'stem-blocks-head',
+    type: 'cnn',
+    params: {
+      layers: [
+        { conv: 8, batchNorm: true },
+        { repeat: { conv: { choice: [8, 16] }, kernel: { choice: [3, 5] } }, count: { min: 1, max: 3 } },
+        { globalPool: 'avg' },
+        { dense: 16 },
+      ],
+    },
+  });
+  const rng = createRng(4);
+  const io = { inputShape: [8, 8, 1] as const, outputSize: 10 };
+  const counts = new Set<number>();
+  for (let i = 0; i < 12; i++) {
+    const arch = space.build(space.sample(rng), io) as { type: string; layers: Record<string, unknown>[] };
+    counts.add(arch.layers.length - 3);
+    t.deepEqual(arch.layers[0], { conv: 8, batchNorm: true });
+    t.deepEqual(arch.layers.slice(-2), [{ globalPool: 'avg' }, { dense: 16 }]);
+    for (const l of arch.layers.slice(1, -2)) t.true([8, 16].includes(l.conv as number) && [3, 5].includes(l.kernel as number));
+  }
+  t.deepEqual([...counts].sort(), [1, 2, 3]);
+  const [r] = await trainCandidates([space.build(space.sample(rng), io)], 'digits', { epochs: 1 });
+  t.is(r!.status, 'ok');
+});
