@@ -17,6 +17,7 @@ import {
   createStrategy,
   describeArch,
   exportOnnx,
+  fromNb201String,
   getSpace,
   getTabularBenchmark,
   loadDataset,
@@ -29,6 +30,7 @@ import {
   runBenchmark,
   saveModel,
   strategyNames,
+  toNb201String,
   trainCandidates,
   trainModel,
   validateArch,
@@ -305,12 +307,17 @@ export const API_SUITE: CaseSuite<ApiFixtures> = {
     {
       fn: 'new TabularEvaluator',
       make(rng, fx) {
+        // The table's own columns (their names have changed before): the key, a search column, a test column.
+        const search = fx.table.columns.find((c) => /_(search|valid)$/.test(c)) ?? fx.table.columns[2]!;
+        const report = fx.table.columns.find((c) => /_test$/.test(c)) ?? fx.table.columns[3]!;
         const options = variant(rng, {
           table: fx.table,
           keyColumn: 'arch',
-          searchMetric: 'cifar10_valid',
-          metrics: { valAccuracy: 'cifar10_valid' },
-          reportMetrics: { testAccuracy: 'cifar10_test' },
+          keyOf: (arch: Any) => toNb201String(arch),
+          archOf: fromNb201String,
+          searchMetric: search,
+          metrics: { searchAccuracy: search },
+          reportMetrics: { testAccuracy: report },
         }, 0.15, 'options');
         const nb201 = getSpace('nb201');
         const candidates = variant(rng, [nb201.sample(createRng(rng.below(100)))], 0.1, 'candidates');
