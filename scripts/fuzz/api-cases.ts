@@ -73,7 +73,7 @@ function corpusFiles(target: string): string[] {
 }
 
 async function setup(): Promise<ApiFixtures> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'nasx-api-fuzz-'));
+  const dir = mkdtempSync(path.join(process.env.NASX_FUZZ_WORKDIR ?? tmpdir(), 'nasx-api-fuzz-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const data = await loadDataset('digits');
   const model = await trainModel({ type: 'mlp', layers: [{ units: 8 }] }, data, { epochs: 1 });

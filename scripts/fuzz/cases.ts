@@ -6,7 +6,9 @@
  * is reported with that call's arguments, and a new child goes on from the next call.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { FuzzRng } from './mutate.js';
 import { siblingScript } from './supervisor.js';
 import type { VerdictOptions } from './verdict.js';
@@ -93,78 +95,85 @@ export async function runCases(options: RunCasesOptions): Promise<CaseReport> {
   let next = 0;
   let restarts = 0;
   const maxRss = options.maxResidentBytes ?? 3 * 2 ** 30;
-  while (next < options.count) {
-    const from = next;
-    const child = spawn(process.execPath, ['--import', 'tsx', siblingScript('run-cases'), options.suite, String(options.seed), String(from), String(options.count)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-6000)));
-    let buffered = '';
-    let current: Extract<CaseLine, { type: 'start' }> | undefined;
-    let deadline = Date.now() + (options.setupMs ?? 120_000);
-    let finished = false;
-    let killedFor: string | undefined;
-    child.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (!line.startsWith('{')) continue;
-        const m = JSON.parse(line) as CaseLine;
-        if (m.type === 'start') {
-          current = m;
-          deadline = Date.now() + m.timeoutMs;
-          perFunction[m.fn] ??= { calls: 0, returned: 0, maxMs: 0 };
-          perFunction[m.fn]!.calls++;
-        } else if (m.type === 'end') {
-          const stats = perFunction[m.fn];
-          if (stats) {
-            if (m.returned) stats.returned++;
-            stats.maxMs = Math.max(stats.maxMs, Math.round(m.ms));
-          }
-          if (!m.ok) failures.push({ index: m.index, fn: m.fn, args: current?.args ?? '?', notes: current?.notes ?? [], reason: m.reason ?? '', ...(m.stack ? { stack: m.stack } : {}) });
-          next = m.index + 1;
-          current = undefined;
-          deadline = Date.now() + 60_000; // between calls: generating the next one
-        } else if (m.type === 'finished') {
-          finished = true;
-        }
-      }
-    });
-    const watchdog = setInterval(() => {
-      const rss = residentBytes(child.pid!);
-      if (rss > maxRss) {
-        killedFor = `the process grew to ${(rss / 2 ** 30).toFixed(1)} GiB resident (limit ${(maxRss / 2 ** 30).toFixed(1)} GiB)`;
-        child.kill('SIGKILL');
-      } else if (Date.now() > deadline) {
-        killedFor = current ? `the call did not finish within ${current.timeoutMs} ms (hang)` : 'the child stopped making progress';
-        child.kill('SIGKILL');
-      }
-    }, 50);
-    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-    clearInterval(watchdog);
-    if (finished && exit.code === 0) break;
-    const tail = stderr.trim().split('\n').slice(-12).join('\n');
-    if (current) {
-      failures.push({
-        index: current.index,
-        fn: current.fn,
-        args: current.args,
-        notes: current.notes,
-        reason: killedFor ?? `the process died during the call (exit code ${exit.code}, signal ${exit.signal})`,
-        stack: tail,
+  // The children's files go here, removed at the end even when a child was killed.
+  const workDir = mkdtempSync(path.join(tmpdir(), `nasx-${options.suite}-fuzz-`));
+  try {
+    while (next < options.count) {
+      const from = next;
+      const child = spawn(process.execPath, ['--import', 'tsx', siblingScript('run-cases'), options.suite, String(options.seed), String(from), String(options.count)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NASX_FUZZ_WORKDIR: workDir },
       });
-      next = current.index + 1;
-    } else if (next === from) {
-      // Died before or between calls without a call to blame: the setup failed.
-      throw new Error(`the ${options.suite} fuzz child failed outside any call (exit ${exit.code ?? exit.signal}${killedFor ? `, ${killedFor}` : ''}):\n${tail}`);
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-6000)));
+      let buffered = '';
+      let current: Extract<CaseLine, { type: 'start' }> | undefined;
+      let deadline = Date.now() + (options.setupMs ?? 120_000);
+      let finished = false;
+      let killedFor: string | undefined;
+      child.stdout.on('data', (d: Buffer) => {
+        buffered += d.toString();
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (!line.startsWith('{')) continue;
+          const m = JSON.parse(line) as CaseLine;
+          if (m.type === 'start') {
+            current = m;
+            deadline = Date.now() + m.timeoutMs;
+            perFunction[m.fn] ??= { calls: 0, returned: 0, maxMs: 0 };
+            perFunction[m.fn]!.calls++;
+          } else if (m.type === 'end') {
+            const stats = perFunction[m.fn];
+            if (stats) {
+              if (m.returned) stats.returned++;
+              stats.maxMs = Math.max(stats.maxMs, Math.round(m.ms));
+            }
+            if (!m.ok) failures.push({ index: m.index, fn: m.fn, args: current?.args ?? '?', notes: current?.notes ?? [], reason: m.reason ?? '', ...(m.stack ? { stack: m.stack } : {}) });
+            next = m.index + 1;
+            current = undefined;
+            deadline = Date.now() + 60_000; // between calls: generating the next one
+          } else if (m.type === 'finished') {
+            finished = true;
+          }
+        }
+      });
+      const watchdog = setInterval(() => {
+        const rss = residentBytes(child.pid!);
+        if (rss > maxRss) {
+          killedFor = `the process grew to ${(rss / 2 ** 30).toFixed(1)} GiB resident (limit ${(maxRss / 2 ** 30).toFixed(1)} GiB)`;
+          child.kill('SIGKILL');
+        } else if (Date.now() > deadline) {
+          killedFor = current ? `the call did not finish within ${current.timeoutMs} ms (hang)` : 'the child stopped making progress';
+          child.kill('SIGKILL');
+        }
+      }, 50);
+      const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+      clearInterval(watchdog);
+      if (finished && exit.code === 0) break;
+      const tail = stderr.trim().split('\n').slice(-12).join('\n');
+      if (current) {
+        failures.push({
+          index: current.index,
+          fn: current.fn,
+          args: current.args,
+          notes: current.notes,
+          reason: killedFor ?? `the process died during the call (exit code ${exit.code}, signal ${exit.signal})`,
+          stack: tail,
+        });
+        next = current.index + 1;
+      } else if (next === from) {
+        // Died before or between calls without a call to blame: the setup failed.
+        throw new Error(`the ${options.suite} fuzz child failed outside any call (exit ${exit.code ?? exit.signal}${killedFor ? `, ${killedFor}` : ''}):\n${tail}`);
+      }
+      if (++restarts > (options.maxRestarts ?? 12)) {
+        failures.push({ index: next, fn: '(runner)', args: '', notes: [], reason: `gave up after ${restarts} crashed or hung children` });
+        break;
+      }
     }
-    if (++restarts > (options.maxRestarts ?? 12)) {
-      failures.push({ index: next, fn: '(runner)', args: '', notes: [], reason: `gave up after ${restarts} crashed or hung children` });
-      break;
-    }
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
   }
   return { suite: options.suite, seed: options.seed, calls: next, perFunction, failures, restarts, seconds: (performance.now() - started) / 1000 };
 }
