@@ -94,3 +94,11 @@ for (const [name, call, type, message] of badCalls) {
 test('an empty batch resolves to no results', async (t) => {
   t.deepEqual(await trainCandidates([], 'digits'), []);
 });
+
+test('residual blocks nested past the limit are refused naming the path, not a stack overflow', (t) => {
+  let layers: unknown[] = [{ conv: 8 }];
+  for (let i = 0; i < 2000; i++) layers = [{ residual: layers }];
+  t.throws(() => lowerArch({ type: 'cnn', layers } as never, 10), {
+    message: `Expected layers nested in at most 32 residual blocks for arch.layers[0]${'.residual[0]'.repeat(32)}.residual but received an array of length 1`,
+  });
+});

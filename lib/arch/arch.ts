@@ -208,8 +208,12 @@ function lowerMlp(arch: Record<string, unknown>, b: GraphBuilder, path: string):
   });
 }
 
-function lowerCnnLayers(layers: unknown, b: GraphBuilder, path: string, prefix: string): void {
+/** Residual blocks nest at most this deep (deeper input is refused, not a stack overflow). */
+const MAX_NESTING = 32;
+
+function lowerCnnLayers(layers: unknown, b: GraphBuilder, path: string, prefix: string, depth = 0): void {
   if (!Array.isArray(layers)) throw invalid(path, 'an array of layers', layers);
+  if (depth > MAX_NESTING) throw invalid(path, `layers nested in at most ${MAX_NESTING} residual blocks`, layers);
   layers.forEach((layer, i) => {
     const p = `${path}[${i}]`;
     const name = `${prefix}[${i}]`;
@@ -264,7 +268,7 @@ function lowerCnnLayers(layers: unknown, b: GraphBuilder, path: string, prefix: 
       if (!Array.isArray(layer.residual) || layer.residual.length === 0) {
         throw invalid(`${p}.residual`, 'a non-empty array of layers', layer.residual);
       }
-      lowerCnnLayers(layer.residual, b, `${p}.residual`, `${name}.residual`);
+      lowerCnnLayers(layer.residual, b, `${p}.residual`, `${name}.residual`, depth + 1);
       b.add({ op: 'add', name: `${name}.add`, project: true }, [b.last, input]);
     } else if ('dropout' in layer) {
       checkKeys(p, layer, ['dropout']);

@@ -298,7 +298,9 @@ function classIndices(
 
   if (options.classNames !== undefined) {
     const classNames = options.classNames.map(String);
-    if (classNames.length === 0) throw rangeError('classNames', 'at least one class name', options.classNames);
+    if (classNames.length === 0 || classNames.length > MAX_CLASSES) {
+      throw rangeError('classNames', `between 1 and ${MAX_CLASSES} class names`, options.classNames);
+    }
     const byName = new Map(classNames.map((name, i) => [name, i]));
     values.forEach((value, i) => {
       const index = byName.get(value) ?? integerLabel(value);
@@ -314,7 +316,7 @@ function classIndices(
   }
 
   const numClasses =
-    options.numClasses === undefined ? undefined : checkInteger('numClasses', options.numClasses, 1);
+    options.numClasses === undefined ? undefined : checkInteger('numClasses', options.numClasses, 1, MAX_CLASSES);
   const allNumeric = values.every((value) => parseNumber(value) !== undefined);
   if (allNumeric || numClasses !== undefined) {
     let max = 0;
@@ -334,6 +336,9 @@ function classIndices(
           numClasses === undefined ? 'an integer >= 0' : `an integer between 0 and ${numClasses - 1}`,
         );
       }
+      if (index >= MAX_CLASSES) {
+        throw invalid(i, `an integer class index between 0 and ${MAX_CLASSES - 1} (use task: "regression" for numeric targets)`);
+      }
       labels[i] = index;
       max = Math.max(max, index);
     });
@@ -342,10 +347,16 @@ function classIndices(
   }
 
   const classNames = [...new Set(values)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (classNames.length > MAX_CLASSES) {
+    throw new NasxError('ERR_NASX_DATA', `the label column has ${classNames.length} distinct values; at most ${MAX_CLASSES} classes are supported (use task: "regression" for numeric targets)`);
+  }
   const byName = new Map(classNames.map((name, i) => [name, i]));
   values.forEach((value, i) => (labels[i] = byName.get(value)!));
   return { labels, classNames };
 }
+
+/** The most classes a data set may have (the engine's output-size limit). */
+export const MAX_CLASSES = 1 << 20;
 
 function integerLabel(value: string): number | undefined {
   const n = parseNumber(value);

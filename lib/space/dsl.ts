@@ -93,6 +93,11 @@ export type FieldNode = DslNode | ConditionalNode;
 export const MAX_OPTIONS = 10000;
 /** Upper bound on a repeat's count. */
 export const MAX_REPEAT = 1024;
+/**
+ * Upper bound on a space's decision options with every repeat at its largest count (its encoding's
+ * length): nested repeats multiply, and each architecture's encoding, sampling and mutation walk it.
+ */
+export const MAX_ENCODING = 1 << 18;
 
 const NODE_KINDS = ['choice', 'constant', 'object', 'repeat', 'tuple'];
 const NODE_DESCRIPTION = 'a search-space node (choice, bool, intRange, logChoice, constant, object, repeat or tuple)';
@@ -260,8 +265,22 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
+/** How deep a JSON value nests (iteratively, so that no depth overflows the stack). */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    deepest = Math.max(deepest, d);
+    for (const x of Object.values(v)) stack.push([x, d + 1]);
+  }
+  return deepest;
+}
+
 /** A fixed JSON value (no decision), e.g. the `type` of an engine architecture. */
 export function constant(value: JsonValue, name = 'constant'): ConstantNode {
+  if (jsonDepth(value) > 64) throw rangeError(name, 'a JSON value nested at most 64 levels deep', value);
   let text: string;
   try {
     text = canonicalJson(value);
@@ -705,6 +724,12 @@ export class DslSpace<C = JsonValue> implements SearchSpace<C> {
     this.#check = definition.check;
     this.trainable = definition.build !== undefined;
     this.encodingLength = encodingWidth(this.params, this.#widths);
+    if (this.encodingLength > MAX_ENCODING) {
+      throw new RangeError(
+        `Expected a space with at most ${MAX_ENCODING} decision options (every repeat at its largest count) for ${this.name} but it has ` +
+          `${this.encodingLength}: nested repeats multiply; lower their counts or nest fewer`,
+      );
+    }
   }
 
   /** Validates and lists the decisions of `arch`, with where each lives. */

@@ -121,7 +121,13 @@ function parseField(value: unknown, path: string): FieldNode {
   return parseNode(value, path);
 }
 
+/** Space descriptions nest at most this deep (deeper input is refused, not a stack overflow). */
+const MAX_DEPTH = 64;
+
 function parseNode(value: unknown, path: string): DslNode {
+  if ((path.match(/\.|\[/g)?.length ?? 0) > MAX_DEPTH) {
+    throw new NasxError('ERR_NASX_INVALID_ARGUMENT', `search space: ${path.slice(0, 80)}...: nested more than ${MAX_DEPTH} levels deep`);
+  }
   if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') {
     return constant(value, path);
   }

@@ -168,6 +168,16 @@ test('bad options are TypeErrors or RangeErrors naming the option', (t) => {
   });
   t.throws(() => parseCsv('1,2\n', { numClasses: 0 }), {
     instanceOf: RangeError,
-    message: 'Expected an integer >= 1 for numClasses but received 0 of type number',
+    message: 'Expected an integer between 1 and 1048576 for numClasses but received 0 of type number',
   });
+});
+
+test('integer labels beyond the class limit are refused by row, not allocated', (t) => {
+  for (const label of ['4294967295', '2147483648', '1048576']) {
+    t.throws(() => parseCsv(`a,b\n1,0\n2,${label}\n`), {
+      instanceOf: NasxError,
+      message: `Invalid label "${label}" in CSV text at line 3, column 2 ("b"): expected an integer class index between 0 and 1048575 (use task: "regression" for numeric targets)`,
+    });
+  }
+  t.throws(() => parseCsv('a,b\n1,0\n', { numClasses: 2 ** 32 }), { instanceOf: RangeError, message: 'Expected an integer between 1 and 1048576 for numClasses but received 4294967296 of type number' });
 });

@@ -212,3 +212,19 @@ test('a repeat may sit between fixed layers: a fixed stem, 1–3 repeated blocks
   const [r] = await trainCandidates([space.build(space.sample(rng), io)], 'digits', { epochs: 1 });
   t.is(r!.status, 'ok');
 });
+
+test('spaces whose nesting multiplies past the limit, or nests too deep, are refused with the reason', (t) => {
+  const nested = { name: 'n', type: 'mlp', params: { layers: { repeat: { units: { repeat: { repeat: 1, count: [1024] }, count: [1024] } }, count: [1024] } } };
+  t.throws(() => parseSearchSpace(nested), {
+    message: /Expected a space with at most 262144 decision options \(every repeat at its largest count\) for n but it has \d+: nested repeats multiply; lower their counts or nest fewer/,
+  });
+  let deep: unknown = 1;
+  for (let i = 0; i < 3000; i++) deep = [deep];
+  t.throws(() => parseSearchSpace({ name: 'd', type: 'config', params: { x: deep } }), { instanceOf: NasxError, message: /nested more than 64 levels deep$/ });
+  let value: unknown = 1;
+  for (let i = 0; i < 3000; i++) value = { v: value };
+  t.throws(() => parseSearchSpace({ name: 'c', type: 'config', params: { x: { constant: value } } }), {
+    instanceOf: NasxError,
+    message: 'search space: Expected a JSON value nested at most 64 levels deep for params.x.constant but received an object',
+  });
+});
