@@ -4,6 +4,7 @@
  * (for RL and MCTS) and as a fixed-length vector (for surrogate models), how to hash them canonically
  * and how much they cost. Architectures are plain JSON.
  */
+import { typeError } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 
 export interface ArchCost {
@@ -45,4 +46,14 @@ export interface SearchSpace<A = unknown> {
   validate(arch: A): void;
   /** Parameters and FLOPs for the given data shape. */
   cost(arch: A, io: IoShape): ArchCost;
+}
+
+const SPACE_METHODS = ['sample', 'mutate', 'neighbours', 'decisions', 'optionsAt', 'fromDecisions', 'encode', 'hash', 'validate', 'cost'] as const;
+
+/** Checks that `value` is a SearchSpace (an object with the contract's methods); `name` is the argument's. */
+export function checkSearchSpace<A = unknown>(name: string, value: unknown): SearchSpace<A> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw typeError(name, 'a search space', value);
+  const missing = SPACE_METHODS.find((m) => typeof (value as Record<string, unknown>)[m] !== 'function');
+  if (missing) throw typeError(name, `a search space (an object with a ${missing} method)`, value);
+  return value as SearchSpace<A>;
 }

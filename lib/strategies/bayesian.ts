@@ -19,7 +19,7 @@
  *
  * @example const bo = new BayesianOptimization({ space, seed: 1 }, { acquisition: 'ei', initialSamples: 10 });
  */
-import { checkInteger, typeError } from '../errors.js';
+import { checkInteger } from '../errors.js';
 import { createRng, type Rng } from '../util/rng.js';
 import {
   KERNEL_NAMES,
@@ -33,7 +33,8 @@ import {
   type KernelName,
 } from './gp.js';
 import { checkStrategyOptions } from './options.js';
-import type { Observation, Strategy, StrategyContext } from './strategy.js';
+import { checkAskCount, checkObservations, checkStrategyContext, type Observation, type Strategy, type StrategyContext } from './strategy.js';
+import { checkStateDict, nullable } from './state-dict.js';
 
 export type Acquisition = 'ei' | 'ucb' | 'thompson';
 export const ACQUISITIONS: readonly Acquisition[] = ['ei', 'ucb', 'thompson'];
@@ -196,6 +197,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
     private readonly context: StrategyContext<A>,
     options: BayesianOptimizationOptions = {},
   ) {
+    checkStrategyContext(context);
     const o = checkStrategyOptions('bo', options, {
       acquisition: { choices: ACQUISITIONS, fallback: 'ei' },
       kernel: { choices: KERNEL_NAMES, fallback: 'exponential' },
@@ -249,7 +251,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
   }
 
   ask(n: number): A[] {
-    checkInteger('n', n, 0);
+    checkAskCount(n);
     const out: Entry<A>[] = [];
     while (out.length < n && (this.proposed < this.o.initialSamples || this.okCount() < 2)) {
       const e = this.randomUnseen();
@@ -524,7 +526,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
   }
 
   tell(results: readonly Observation<A>[]): void {
-    for (const r of results) {
+    for (const r of checkObservations(results, this.context.space)) {
       this.seen.add(r.hash);
       const i = this.pending.findIndex((e) => e.hash === r.hash);
       const e = i >= 0 ? this.pending.splice(i, 1)[0]! : undefined;
@@ -548,10 +550,23 @@ export class BayesianOptimization<A> implements Strategy<A> {
   }
 
   loadStateDict(state: unknown): void {
-    if (typeof state !== 'object' || state === null || !Array.isArray((state as State<A>).observations)) {
-      throw typeError('state', 'a state dict of strategy bo', state);
+    const s = checkStateDict(
+      'bo',
+      state,
+      {
+        rng: 'uint32',
+        seen: ['string'],
+        observations: [{ arch: 'arch', hash: 'string', score: nullable('number') }],
+        pending: [{ arch: 'arch', hash: 'string' }],
+        proposed: 'count',
+        hyper: nullable({ lengthIndex: 'count', noiseIndex: 'count', fittedAt: 'count', gridAt: 'count' }),
+      },
+      this.context.space,
+    ) as State<A>;
+    if (s.hyper) {
+      checkInteger('state.hyper.lengthIndex', s.hyper.lengthIndex, 0, LENGTH_SCALE_FACTORS.length - 1);
+      checkInteger('state.hyper.noiseIndex', s.hyper.noiseIndex, 0, NOISE_RATIOS.length - 1);
     }
-    const s = state as State<A>;
     this.rng.setState(s.rng);
     this.seen.clear();
     for (const h of s.seen) this.seen.add(h);

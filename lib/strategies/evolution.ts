@@ -3,7 +3,8 @@
  * evaluations; each child is a mutation of the best of a random tournament; the oldest member dies.
  */
 import { createRng, type Rng } from '../util/rng.js';
-import type { Observation, Strategy, StrategyContext } from './strategy.js';
+import { checkAskCount, checkObservations, checkStrategyContext, type Observation, type Strategy, type StrategyContext } from './strategy.js';
+import { checkStateDict } from './state-dict.js';
 import { checkStrategyOptions } from './options.js';
 
 export interface RegularizedEvolutionOptions {
@@ -36,6 +37,7 @@ export class RegularizedEvolution<A> implements Strategy<A> {
     private readonly context: StrategyContext<A>,
     options: RegularizedEvolutionOptions = {},
   ) {
+    checkStrategyContext(context);
     const o = checkStrategyOptions('evolution', options, {
       population: [2, 1e6, 20],
       sampleSize: [1, 1e6, 5],
@@ -93,6 +95,7 @@ export class RegularizedEvolution<A> implements Strategy<A> {
   }
 
   ask(n: number): A[] {
+    checkAskCount(n);
     const out: A[] = [];
     for (let k = 0; k < n; k++) {
       const a = this.proposed < this.size || this.population.length === 0 ? this.randomUnseen() : this.child();
@@ -104,7 +107,7 @@ export class RegularizedEvolution<A> implements Strategy<A> {
   }
 
   tell(results: readonly Observation<A>[]): void {
-    for (const r of results) {
+    for (const r of checkObservations(results, this.context.space)) {
       this.seen.add(r.hash);
       if (r.score === null || !Number.isFinite(r.score)) continue;
       this.population.push({ arch: r.arch, hash: r.hash, score: r.score });
@@ -117,7 +120,12 @@ export class RegularizedEvolution<A> implements Strategy<A> {
   }
 
   loadStateDict(state: unknown): void {
-    const s = state as { rng: number; seen: string[]; population: Member<A>[]; proposed: number };
+    const s = checkStateDict(
+      'evolution',
+      state,
+      { rng: 'uint32', seen: ['string'], population: [{ arch: 'arch', hash: 'string', score: 'number' }], proposed: 'count' },
+      this.context.space,
+    ) as { rng: number; seen: string[]; population: Member<A>[]; proposed: number };
     this.rng.setState(s.rng);
     this.seen.clear();
     for (const h of s.seen) this.seen.add(h);

@@ -27,7 +27,8 @@
  */
 import { createRng, type Rng } from '../util/rng.js';
 import { checkInteger } from '../errors.js';
-import type { Observation, Strategy, StrategyContext } from './strategy.js';
+import { checkAskCount, checkObservations, checkStrategyContext, type Observation, type Strategy, type StrategyContext } from './strategy.js';
+import { checkStateDict, nullable, oneOf, tuple } from './state-dict.js';
 import { checkStrategyOptions } from './options.js';
 
 export type Improvement = 'first' | 'best';
@@ -95,6 +96,7 @@ export class LocalSearch<A> implements Strategy<A> {
     private readonly context: StrategyContext<A>,
     options: LocalSearchOptions = {},
   ) {
+    checkStrategyContext(context);
     const o = checkStrategyOptions('local', options, {
       ...NUMERIC,
       improvement: { choices: IMPROVEMENTS, fallback: 'first' },
@@ -194,6 +196,7 @@ export class LocalSearch<A> implements Strategy<A> {
   }
 
   ask(n: number): A[] {
+    checkAskCount(n);
     const out: A[] = [];
     while (out.length < n) {
       this.settle();
@@ -214,7 +217,7 @@ export class LocalSearch<A> implements Strategy<A> {
 
   tell(results: readonly Observation<A>[]): void {
     let improved: Scored<A> | undefined;
-    for (const r of results) {
+    for (const r of checkObservations(results, this.context.space)) {
       this.seen.add(r.hash);
       const score = r.score !== null && Number.isFinite(r.score) ? r.score : null;
       this.scores.set(r.hash, score);
@@ -245,7 +248,22 @@ export class LocalSearch<A> implements Strategy<A> {
   }
 
   loadStateDict(state: unknown): void {
-    const s = structuredClone(state) as LocalSearchState<A>;
+    const scored = { arch: 'arch', hash: 'string', score: 'number' } as const;
+    const s = checkStateDict(
+      'local',
+      state,
+      {
+        rng: 'uint32',
+        seen: ['string'],
+        scores: [tuple('string', nullable('number'))],
+        current: nullable(scored),
+        queue: ['arch'],
+        pending: [tuple('string', oneOf('neighbour', 'start'))],
+        starts: [scored],
+        bestNeighbour: nullable(scored),
+      },
+      this.context.space,
+    ) as LocalSearchState<A>;
     this.rng.setState(s.rng);
     this.seen.clear();
     for (const h of s.seen) this.seen.add(h);

@@ -34,7 +34,7 @@
  *
  * @example const study = new Study({ space, strategy: 'mcts', evaluator, budget: { evaluations: 100 } });
  */
-import { NasxError, typeError } from '../errors.js';
+import { NasxError, rangeError } from '../errors.js';
 import type { SearchSpace } from '../space/space.js';
 import { createRng, type Rng } from '../util/rng.js';
 import { normalQuantile } from './gp.js';
@@ -52,7 +52,8 @@ import {
   type RolloutSurrogate,
 } from './mcts-rollout.js';
 import { checkStrategyOptions, type OptionSpec } from './options.js';
-import type { Observation, Strategy, StrategyContext } from './strategy.js';
+import { checkAskCount, checkObservations, checkStrategyContext, type Observation, type Strategy, type StrategyContext } from './strategy.js';
+import { checkStateDict, nullable, tuple } from './state-dict.js';
 
 export interface MonteCarloTreeSearchOptions {
   /** Rollouts per call: per tree node whose children are scored, and per expanded node. Default 4096. */
@@ -267,9 +268,8 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
     private readonly context: StrategyContext<A>,
     options: MonteCarloTreeSearchOptions = {},
   ) {
-    const raw = (options ?? {}) as Record<string, unknown> & MonteCarloTreeSearchOptions;
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw typeError('options', 'an object', raw);
-    const checked = checkStrategyOptions('mcts', raw, {
+    checkStrategyContext(context);
+    const checked = checkStrategyOptions('mcts', options, {
       ...NUMERIC,
       selection: { choices: CHOICES.selection, fallback: 'uct' },
       value: { choices: CHOICES.value, fallback: 'surrogate' },
@@ -562,6 +562,7 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
   }
 
   ask(n: number): A[] {
+    checkAskCount(n);
     const out: A[] = [];
     for (let i = 0; i < n; i++) {
       const told = this.records.filter((r) => r.score !== null).length;
@@ -582,7 +583,7 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
   }
 
   tell(results: readonly Observation<A>[]): void {
-    for (const r of results) {
+    for (const r of checkObservations(results, this.context.space)) {
       const path = this.pending.get(r.hash);
       if (path) {
         for (const key of path) this.tree.get(key)!.virtual--;
@@ -622,7 +623,19 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
   }
 
   loadStateDict(state: unknown): void {
-    const s = state as {
+    const s = checkStateDict(
+      'mcts',
+      state,
+      {
+        rng: 'uint32',
+        proposed: 'count',
+        seen: ['string'],
+        records: [{ hash: 'string', decisions: 'decisions', score: nullable('number') }],
+        pending: [tuple('string', ['string'])],
+        tree: [tuple('string', ['number'], 'count', 'boolean')],
+      },
+      this.context.space,
+    ) as {
       rng: number;
       proposed: number;
       seen: string[];
@@ -630,6 +643,12 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
       pending: [string, string[]][];
       tree: [string, number[], number, boolean][];
     };
+    // A proposal in flight carries virtual loss on tree nodes, which must be there when it is told.
+    const keys = new Set(s.tree.map(([key]) => key));
+    s.pending.forEach(([, path], i) => {
+      const j = path.findIndex((key) => !keys.has(key));
+      if (j >= 0) throw rangeError(`state.pending[${i}][1][${j}]`, 'a key of state.tree', path[j]);
+    });
     this.rng.setState(s.rng);
     this.proposed = s.proposed;
     this.seen.clear();

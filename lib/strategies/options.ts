@@ -1,4 +1,4 @@
-import { checkNumber, checkOneOf } from '../errors.js';
+import { checkNumber, checkObject, checkOneOf } from '../errors.js';
 
 /** A numeric option: [min, max, default]. */
 export type NumberOption = readonly [number, number, number];
@@ -19,7 +19,7 @@ export type CheckedOptions<S extends StrategyOptionSpec> = {
 /**
  * Checks a strategy's options: unknown keys are rejected (listing the known ones), numbers are
  * range-checked and strings checked against their choices, with messages naming `<strategy>.<option>`,
- * and defaults fill the rest.
+ * and defaults fill the rest. `options` is an object, or undefined for all defaults.
  */
 export function checkStrategyOptions<S extends StrategyOptionSpec>(
   strategy: string,
@@ -27,7 +27,7 @@ export function checkStrategyOptions<S extends StrategyOptionSpec>(
   spec: S,
   what = 'strategy',
 ): CheckedOptions<S> {
-  const o = (options ?? {}) as Record<string, unknown>;
+  const o = options === undefined ? {} : checkObject('options', options);
   for (const k of Object.keys(o)) {
     if (!(k in spec)) {
       throw new RangeError(

@@ -2,7 +2,8 @@
  * Random search: uniform samples from the space, never repeating an architecture (by canonical hash).
  */
 import { createRng, type Rng } from '../util/rng.js';
-import type { Observation, Strategy, StrategyContext } from './strategy.js';
+import { checkAskCount, checkObservations, checkStrategyContext, type Observation, type Strategy, type StrategyContext } from './strategy.js';
+import { checkStateDict } from './state-dict.js';
 import { checkStrategyOptions } from './options.js';
 
 export interface RandomSearchOptions {
@@ -20,12 +21,14 @@ export class RandomSearch<A> implements Strategy<A> {
     private readonly context: StrategyContext<A>,
     options: RandomSearchOptions = {},
   ) {
+    checkStrategyContext(context);
     const o = checkStrategyOptions('random', options, { maxTries: [1, 1e7, 1000] });
     this.maxTries = o.maxTries;
     this.rng = createRng(context.seed);
   }
 
   ask(n: number): A[] {
+    checkAskCount(n);
     const out: A[] = [];
     const { space, isKnown } = this.context;
     for (let k = 0; k < n; k++) {
@@ -44,7 +47,7 @@ export class RandomSearch<A> implements Strategy<A> {
   }
 
   tell(results: readonly Observation<A>[]): void {
-    for (const r of results) this.seen.add(r.hash);
+    for (const r of checkObservations(results, this.context.space)) this.seen.add(r.hash);
   }
 
   stateDict(): unknown {
@@ -52,7 +55,7 @@ export class RandomSearch<A> implements Strategy<A> {
   }
 
   loadStateDict(state: unknown): void {
-    const s = state as { rng: number; seen: string[] };
+    const s = checkStateDict('random', state, { rng: 'uint32', seen: ['string'] }, this.context.space) as { rng: number; seen: string[] };
     this.rng.setState(s.rng);
     this.seen.clear();
     for (const h of s.seen) this.seen.add(h);

@@ -35,8 +35,9 @@
  * sets; results were flat around them (lr 0.15–0.3, decay 0.5–0.95, entropy 0–0.03).
  */
 import { createRng, type Rng } from '../util/rng.js';
-import { checkInteger } from '../errors.js';
-import type { Observation, Strategy, StrategyContext } from './strategy.js';
+import { checkInteger, rangeError } from '../errors.js';
+import { checkAskCount, checkObservations, checkStrategyContext, type Observation, type Strategy, type StrategyContext } from './strategy.js';
+import { checkStateDict, nullable, tuple } from './state-dict.js';
 import { checkStrategyOptions } from './options.js';
 
 export interface ReinforceOptions {
@@ -108,6 +109,7 @@ export class Reinforce<A> implements Strategy<A> {
     private readonly context: StrategyContext<A>,
     options: ReinforceOptions = {},
   ) {
+    checkStrategyContext(context);
     const o = checkStrategyOptions('reinforce', options, {
       lr: [0, 10, 0.2],
       batch: [1, 1e6, 1],
@@ -167,9 +169,13 @@ export class Reinforce<A> implements Strategy<A> {
 
   /** The decisions of `arch` with the options at each position. */
   private decisionsOf(arch: A): Drawn {
-    const { space } = this.context;
-    const decisions = space.decisions(arch);
-    return { decisions, options: decisions.map((_, i) => space.optionsAt(decisions.slice(0, i))) };
+    const decisions = this.context.space.decisions(arch);
+    return { decisions, options: this.optionsAlong(decisions) };
+  }
+
+  /** The options at each position of a decision sequence. */
+  private optionsAlong(decisions: readonly number[]): number[] {
+    return decisions.map((_, i) => this.context.space.optionsAt(decisions.slice(0, i)));
   }
 
   /** Advantage of `reward` against the current baseline, which then moves towards it. */
@@ -258,6 +264,7 @@ export class Reinforce<A> implements Strategy<A> {
   }
 
   ask(n: number): A[] {
+    checkAskCount(n);
     const out: A[] = [];
     for (let k = 0; k < n; k++) {
       const a = this.propose();
@@ -268,7 +275,7 @@ export class Reinforce<A> implements Strategy<A> {
   }
 
   tell(results: readonly Observation<A>[]): void {
-    for (const r of results) {
+    for (const r of checkObservations(results, this.context.space)) {
       const score = r.score !== null && Number.isFinite(r.score) ? r.score : null;
       if (score !== null && !this.scores.has(r.hash)) {
         const s = this.stats;
@@ -301,7 +308,36 @@ export class Reinforce<A> implements Strategy<A> {
   }
 
   loadStateDict(state: unknown): void {
-    const s = structuredClone(state) as ReinforceState;
+    const s = checkStateDict(
+      'reinforce',
+      state,
+      {
+        rng: 'uint32',
+        logits: [['number']],
+        adamM: [['number']],
+        adamV: [['number']],
+        steps: 'count',
+        baseline: nullable('number'),
+        stats: { count: 'count', mean: 'number', m2: 'number', min: nullable('number') },
+        buffer: [{ decisions: 'decisions', options: ['count'], advantage: 'number' }],
+        seen: ['string'],
+        scores: [tuple('string', nullable('number'))],
+      },
+      this.context.space,
+    ) as ReinforceState;
+    // The Adam moments are the logits' shape; a sample's options are those along its decisions.
+    for (const table of ['adamM', 'adamV'] as const) {
+      s[table].forEach((row, i) => {
+        if (row.length !== s.logits[i]?.length) throw rangeError(`state.${table}[${i}]`, `an array of length ${s.logits[i]?.length ?? 0} (as state.logits[${i}])`, row);
+      });
+      if (s[table].length !== s.logits.length) throw rangeError(`state.${table}`, `an array of length ${s.logits.length} (as state.logits)`, s[table]);
+    }
+    s.buffer.forEach((sample, i) => {
+      const options = this.optionsAlong(sample.decisions);
+      if (options.length !== sample.options.length || options.some((k, j) => k !== sample.options[j])) {
+        throw rangeError(`state.buffer[${i}].options`, `the options along state.buffer[${i}].decisions (${options.join(', ')})`, sample.options);
+      }
+    });
     this.rng.setState(s.rng);
     this.logits = s.logits;
     this.adamM = s.adamM;

@@ -2,7 +2,8 @@
  * The strategy contract: a strategy only chooses. The study (or a service running its own loop) asks
  * for candidates and tells it the results.
  */
-import type { SearchSpace } from '../space/space.js';
+import { checkInteger, checkObject, typeError } from '../errors.js';
+import { checkSearchSpace, type SearchSpace } from '../space/space.js';
 
 export interface Observation<A = unknown> {
   arch: A;
@@ -30,7 +31,8 @@ export interface Strategy<A = unknown> {
   readonly name: string;
   /**
    * Up to `n` candidates to evaluate next (fewer, or none, when the strategy is waiting for results
-   * or the space is exhausted). Deterministic given the seed and the results told so far.
+   * or the space is exhausted). Deterministic given the seed and the results told so far. `n` is an
+   * integer from 0 to MAX_ASK.
    */
   ask(n: number): A[];
   /** Feeds back results, in any order and any grouping. */
@@ -42,3 +44,36 @@ export interface Strategy<A = unknown> {
 
 /** Builds a strategy for a space from options (validated by the factory). */
 export type StrategyFactory = <A>(context: StrategyContext<A>, options?: Record<string, unknown>) => Strategy<A>;
+
+/** The most candidates one `ask(n)` may request: Study's `parallel` limit. */
+export const MAX_ASK = 4096;
+
+/** Checks `ask`'s `n` (an integer from 0 to MAX_ASK); every strategy's ask starts with it. */
+export function checkAskCount(n: unknown): number {
+  return checkInteger('n', n, 0, MAX_ASK);
+}
+
+/**
+ * Checks `tell`'s argument: an array of observations, each with a string hash, a score that is a
+ * number or null, and an architecture of the space (space.validate throws ERR_NASX_INVALID_ARCH).
+ */
+export function checkObservations<A>(results: unknown, space: SearchSpace<A>): readonly Observation<A>[] {
+  if (!Array.isArray(results)) throw typeError('results', 'an array of observations', results);
+  results.forEach((r: unknown, i) => {
+    const o = checkObject(`results[${i}]`, r);
+    if (typeof o.hash !== 'string') throw typeError(`results[${i}].hash`, 'a string', o.hash);
+    if (o.score !== null && typeof o.score !== 'number') throw typeError(`results[${i}].score`, 'a number or null', o.score);
+    if (o.epochs !== undefined) checkInteger(`results[${i}].epochs`, o.epochs, 0);
+    space.validate(o.arch as A);
+  });
+  return results as readonly Observation<A>[];
+}
+
+/** Checks a strategy's context (every strategy's constructor starts with it); returns it. */
+export function checkStrategyContext<A>(context: StrategyContext<A>): StrategyContext<A> {
+  const c = checkObject('context', context);
+  checkSearchSpace('context.space', c.space);
+  checkInteger('context.seed', c.seed, 0);
+  if (c.isKnown !== undefined && typeof c.isKnown !== 'function') throw typeError('context.isKnown', 'a function', c.isKnown);
+  return context;
+}

@@ -7,7 +7,8 @@ import test from 'ava';
 import { Study } from '../../lib/study/study.js';
 import { createStrategy } from '../../lib/strategies/registry.js';
 import type { SearchSpace } from '../../lib/space/space.js';
-import type { Strategy } from '../../lib/strategies/strategy.js';
+import type { Observation, Strategy } from '../../lib/strategies/strategy.js';
+import { NasxError, describeValue } from '../../lib/errors.js';
 import { toyEvaluator, toyScore, toySpace, type Toy } from './toy-space.js';
 
 const target = [3, 1, 2, 0, 3];
@@ -78,6 +79,67 @@ export function strategySuite(name: string): void {
     const b = createStrategy(name, { space, seed: 999 });
     b.loadStateDict(saved);
     t.deepEqual(drive(b, 8, 2), continued);
+  });
+
+  test(`${name}: ask(n) takes an integer from 0 to 4096`, (t) => {
+    const strategy = createStrategy(name, { space: toySpace(), seed: 1 });
+    t.deepEqual(strategy.ask(0), []);
+    for (const n of [-1, NaN, 1.5, Infinity, 2 ** 32, 4097, 1e5]) {
+      t.throws(() => strategy.ask(n), { instanceOf: RangeError, message: `Expected an integer between 0 and 4096 for n but received ${n} of type number` });
+    }
+    t.throws(() => strategy.ask('3' as unknown as number), { instanceOf: TypeError, message: 'Expected an integer between 0 and 4096 for n but received "3" of type string' });
+    t.is(strategy.ask(3).length, 3);
+  });
+
+  test(`${name}: tell takes an array of observations`, (t) => {
+    const space = toySpace();
+    const strategy = createStrategy(name, { space, seed: 1 });
+    const [arch] = strategy.ask(1);
+    const tell = (x: unknown) => () => strategy.tell(x as Observation<Toy>[]);
+    t.throws(tell(5), { instanceOf: TypeError, message: 'Expected an array of observations for results but received 5 of type number' });
+    t.throws(tell({ arch, hash: space.hash(arch!), score: 1 }), { instanceOf: TypeError, message: 'Expected an array of observations for results but received an object' });
+    t.throws(tell([null]), { instanceOf: TypeError, message: 'Expected an object for results[0] but received null' });
+    t.throws(tell([{ arch, hash: 7, score: 1 }]), { instanceOf: TypeError, message: 'Expected a string for results[0].hash but received 7 of type number' });
+    t.throws(tell([{ arch, hash: space.hash(arch!), score: '1' }]), { instanceOf: TypeError, message: 'Expected a number or null for results[0].score but received "1" of type string' });
+    t.throws(tell([{ arch: 'x', hash: 'x', score: 1 }]), { instanceOf: NasxError, message: 'not a toy architecture: "x"' });
+    t.notThrows(tell([{ arch, hash: space.hash(arch!), score: null }]));
+  });
+
+  test(`${name}: loadStateDict refuses what stateDict did not make, and the strategy goes on as before`, (t) => {
+    const space = toySpace();
+    const a = createStrategy(name, { space, seed: 5 });
+    const b = createStrategy(name, { space, seed: 5 });
+    drive(a, 4, 2);
+    drive(b, 4, 2);
+    const saved = JSON.parse(JSON.stringify(b.stateDict())) as Record<string, unknown>;
+    const load = (x: unknown) => () => b.loadStateDict(x);
+    for (const garbage of [null, 42, 'state', [saved]]) {
+      t.throws(load(garbage), { instanceOf: TypeError, message: `Expected a state dict of strategy ${name} for state but received ${describeValue(garbage)}` });
+    }
+    t.throws(load({ ...saved, rng: () => 1 }), {
+      instanceOf: TypeError,
+      message: `Expected a state dict of strategy ${name} (plain data, as its stateDict() returns) for state but received an object`,
+    });
+    t.throws(load({ ...saved, seen: 5 }), { instanceOf: TypeError, message: 'Expected an array for state.seen but received 5 of type number' });
+    t.throws(load({ ...saved, seen: ['0,0,0,0,0', null] }), { instanceOf: TypeError, message: 'Expected a string for state.seen[1] but received null' });
+    t.throws(load({ ...saved, rng: -1 }), { instanceOf: RangeError, message: 'Expected an integer between 0 and 4294967295 for state.rng but received -1 of type number' });
+    t.throws(load({ ...saved, extra: 1 }), { instanceOf: RangeError, message: `Unknown field "extra" in state; known fields are ${Object.keys(saved).join(', ')}` });
+    t.deepEqual(drive(b, 4, 2), drive(a, 4, 2));
+  });
+
+  test(`${name}: the context and options are checked`, (t) => {
+    const space = toySpace();
+    t.throws(() => createStrategy(name, null as never), { instanceOf: TypeError, message: 'Expected an object for context but received null' });
+    t.throws(() => createStrategy(name, { seed: 1 } as never), { instanceOf: TypeError, message: 'Expected a search space for context.space but received undefined' });
+    t.throws(() => createStrategy(name, { space: { ...space, hash: 1 }, seed: 1 } as never), {
+      instanceOf: TypeError,
+      message: 'Expected a search space (an object with a hash method) for context.space but received an object',
+    });
+    t.throws(() => createStrategy(name, { space, seed: -1 }), { instanceOf: RangeError, message: 'Expected an integer >= 0 for context.seed but received -1 of type number' });
+    t.throws(() => createStrategy(name, { space, seed: 1, isKnown: true } as never), { instanceOf: TypeError, message: 'Expected a function for context.isKnown but received true of type boolean' });
+    for (const options of [true, null, [], 'x']) {
+      t.throws(() => createStrategy(name, { space, seed: 1 }, options as never), { instanceOf: TypeError, message: `Expected an object for options but received ${describeValue(options)}` });
+    }
   });
 
   test(`${name}: a small space is exhausted without repeats`, async (t) => {
