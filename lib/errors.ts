@@ -48,6 +48,9 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    return `a ${value.constructor.name} of length ${(value as unknown as ArrayLike<unknown>).length}`;
+  }
   if (typeof value === 'object') {
     const name = (value as object).constructor?.name;
     return name && name !== 'Object' ? `an instance of ${name}` : 'an object';
@@ -101,6 +104,13 @@ export function checkOneOf<T extends string>(name: string, value: unknown, allow
   if (typeof value !== 'string') throw typeError(name, expected, value);
   if (!(allowed as readonly string[]).includes(value)) throw rangeError(name, expected, value);
   return value as T;
+}
+
+/** Validates a file path: a non-empty string without NUL bytes (which no file system allows). */
+export function checkFilePath(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw typeError(name, 'a file path (a string)', value);
+  if (value === '' || value.includes('\0')) throw rangeError(name, 'a file path (a non-empty string without NUL bytes)', value);
+  return value;
 }
 
 /** Validates a plain object (not null, not an array). */

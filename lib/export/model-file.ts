@@ -21,7 +21,7 @@ import { crc32 } from 'node:zlib';
 import type { Arch } from '../arch/arch.js';
 import type { Task } from '../data/dataset.js';
 import type { DatasetSource } from '../data/load.js';
-import { NasxError, describeValue } from '../errors.js';
+import { NasxError, checkFilePath, describeValue, rangeError, typeError } from '../errors.js';
 import type { NativeNode, NativeTensor } from '../native/binding.js';
 import type { TrainMetrics } from '../train.js';
 import { nasxVersion } from '../util/version.js';
@@ -81,7 +81,10 @@ function tensorSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** The bytes of a model file. */
+/**
+ * The bytes of a model file. The model is not checked (saveModel checks it with checkTrainedModel),
+ * so that tests and fuzzers can write forged files for decodeModel to refuse.
+ */
 export function encodeModel(model: TrainedModel): Uint8Array {
   const { weights, ...rest } = model;
   const header: ModelFileHeader = {
@@ -95,11 +98,6 @@ export function encodeModel(model: TrainedModel): Uint8Array {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const dataStart = PREAMBLE + json.length + ((4 - (json.length % 4)) % 4);
   const tensors = [...weights.params, ...weights.state];
-  for (const t of tensors) {
-    if (t.data.length !== tensorSize(t.shape)) {
-      throw new RangeError(`Expected ${tensorSize(t.shape)} values for tensor ${t.name} of shape [${t.shape.join(',')}] but received ${t.data.length}`);
-    }
-  }
   const dataBytes = tensors.reduce((a, t) => a + t.data.length * 4, 0);
   const out = Buffer.alloc(dataStart + dataBytes + 4);
   out.write(MODEL_FILE_SIGNATURE, 0, 'latin1');
@@ -195,112 +193,183 @@ function shown(value: unknown): string {
 
 const REQUIRED_FIELDS = [
   'arch', 'nodes', 'inputShape', 'outputSize', 'task', 'normalization', 'metrics', 'params', 'flops',
-  'data', 'training', 'nasxVersion', 'createdAt', 'tensors',
+  'data', 'training', 'nasxVersion', 'createdAt',
 ] as const;
 
+/** The JavaScript kind a rule is about: a value of that kind that breaks the rule is a RangeError. */
+type Kind = 'number' | 'string' | 'array' | 'object';
+
 /**
- * Validates a parsed header, within itself and against the data it describes, so that a file with a
- * valid checksum but a forged or hand-edited header is refused with the field, the rule and the
- * value rather than trusted (the checksum only proves the bytes are the ones written).
+ * How checkModelFields refuses: for a file's header the file is corrupt (NasxError), for a model
+ * passed as an argument the argument is bad (TypeError or RangeError naming `model.<field>`).
  */
-function checkHeader(header: unknown, file: string): asserts header is ModelFileHeader {
-  const bad = (why: string) => corrupt(file, why);
-  const expect = (field: string, rule: string, value: unknown) => bad(`its header's ${field} must be ${rule} but is ${shown(value)}`);
+interface Refusal {
+  /** `field` breaks `rule`. */
+  expect(field: string, rule: string, value: unknown, kind: Kind): Error;
+  /** `field` disagrees with another field: `why` reads as a header's reason, `rule` as an argument's. */
+  disagree(why: string, field: string, rule: string, value: unknown): Error;
+  /** Required fields are absent. */
+  lacks(fields: string[]): Error;
+}
+
+function headerRefusal(file: string): Refusal {
+  return {
+    expect: (field, rule, value) => corrupt(file, `its header's ${field} must be ${rule} but is ${shown(value)}`),
+    disagree: (why) => corrupt(file, why),
+    lacks: (fields) => corrupt(file, `its header lacks ${fields.join(', ')}`),
+  };
+}
+
+const kindOf = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
+
+function argumentRefusal(name: string): Refusal {
+  return {
+    expect: (field, rule, value, kind) => (kindOf(value) === kind ? rangeError : typeError)(`${name}.${field}`, rule, value),
+    disagree: (_why, field, rule, value) => (value === undefined ? typeError : rangeError)(`${name}.${field}`, rule, value),
+    lacks: (fields) => new TypeError(`Expected a trained model for ${name} but received an object without ${fields.join(', ')}`),
+  };
+}
+
+/**
+ * Validates the fields of a model (a file's header, or a TrainedModel argument), within themselves
+ * and against each other, so that a forged or hand-edited header, or a hand-built model, is refused
+ * with the field, the rule and the value rather than trusted. `tensors` names the tensor lists: the
+ * header's `tensors` ({ name, shape }), or a model's `weights` (with `data` of the shape's size).
+ */
+function checkModelFields(h: Record<string, unknown>, tensors: 'tensors' | 'weights', refuse: Refusal): void {
+  const { expect, disagree } = refuse;
   const numbers = (field: string, value: unknown, rule: 'finite' | 'positive') => {
     const what = rule === 'finite' ? 'a list of finite numbers' : 'a list of positive numbers';
-    if (!Array.isArray(value)) throw expect(field, what, value);
+    if (!Array.isArray(value)) throw expect(field, what, value, 'array');
     value.forEach((v, i) => {
       if (!isFiniteNumber(v) || (rule === 'positive' && v <= 0)) {
-        throw expect(`${field}[${i}]`, rule === 'finite' ? 'a finite number' : 'a positive number', v);
+        throw expect(`${field}[${i}]`, rule === 'finite' ? 'a finite number' : 'a positive number', v, 'number');
       }
     });
     return value as number[];
   };
   const entries = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`;
 
-  if (!isObject(header)) throw bad(`its header must be a JSON object but is ${shown(header)}`);
-  const h = header;
-  if (h.format !== 'nasx-model') throw expect('format', '"nasx-model"', h.format);
-  const missing = REQUIRED_FIELDS.filter((k) => h[k] === undefined);
-  if (missing.length > 0) throw bad(`its header lacks ${missing.join(', ')}`);
+  const missing = [...REQUIRED_FIELDS, tensors].filter((k) => h[k] === undefined);
+  if (missing.length > 0) throw refuse.lacks(missing);
 
-  if (!isObject(h.arch)) throw expect('arch', 'an object', h.arch);
-  if (!Array.isArray(h.nodes)) throw expect('nodes', 'an array of objects', h.nodes);
+  if (!isObject(h.arch)) throw expect('arch', 'an object', h.arch, 'object');
+  if (!Array.isArray(h.nodes)) throw expect('nodes', 'an array of objects', h.nodes, 'array');
   h.nodes.forEach((n, i) => {
-    if (!isObject(n)) throw expect(`nodes[${i}]`, 'an object', n);
+    if (!isObject(n)) throw expect(`nodes[${i}]`, 'an object', n, 'object');
   });
   const shape = h.inputShape;
   if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw expect('inputShape', '3 positive integers [height, width, channels]', shape);
+    throw expect('inputShape', '3 positive integers [height, width, channels]', shape, 'array');
   }
   const channels = shape[2] as number;
   const outputSize = h.outputSize;
-  if (!Number.isInteger(outputSize) || (outputSize as number) < 1) throw expect('outputSize', 'a positive integer', outputSize);
-  if (h.task !== 'classification' && h.task !== 'regression') throw expect('task', '"classification" or "regression"', h.task);
+  if (!Number.isInteger(outputSize) || (outputSize as number) < 1) throw expect('outputSize', 'a positive integer', outputSize, 'number');
+  if (h.task !== 'classification' && h.task !== 'regression') throw expect('task', '"classification" or "regression"', h.task, 'string');
 
   if (h.classNames !== undefined) {
-    if (h.task !== 'classification') throw bad(`its header has classNames but its task is "${h.task}"`);
-    if (!Array.isArray(h.classNames)) throw expect('classNames', 'a list of strings', h.classNames);
+    if (h.task !== 'classification') {
+      throw disagree(`its header has classNames but its task is "${h.task}"`, 'classNames', `no classNames (the task is "${h.task}")`, h.classNames);
+    }
+    if (!Array.isArray(h.classNames)) throw expect('classNames', 'a list of strings', h.classNames, 'array');
     h.classNames.forEach((c, i) => {
-      if (typeof c !== 'string') throw expect(`classNames[${i}]`, 'a string', c);
+      if (typeof c !== 'string') throw expect(`classNames[${i}]`, 'a string', c, 'string');
     });
-    if (h.classNames.length !== outputSize) throw bad(`its header's classNames has ${entries(h.classNames.length)} but outputSize is ${outputSize}`);
+    if (h.classNames.length !== outputSize) {
+      throw disagree(`its header's classNames has ${entries(h.classNames.length)} but outputSize is ${outputSize}`, 'classNames', `a list of ${outputSize} strings (outputSize is ${outputSize})`, h.classNames);
+    }
   }
 
   const norm = h.normalization;
-  if (!isObject(norm)) throw expect('normalization', 'an object { scale, mean, std }', norm);
-  if (!isFiniteNumber(norm.scale)) throw expect('normalization.scale', 'a finite number', norm.scale);
+  if (!isObject(norm)) throw expect('normalization', 'an object { scale, mean, std }', norm, 'object');
+  if (!isFiniteNumber(norm.scale)) throw expect('normalization.scale', 'a finite number', norm.scale, 'number');
   for (const [key, rule] of [['mean', 'finite'], ['std', 'positive']] as const) {
     const list = numbers(`normalization.${key}`, norm[key], rule);
     // One statistic per input channel (lib/data/split.ts computes them per channel).
     if (list.length !== channels) {
-      throw bad(`its header's normalization.${key} has ${entries(list.length)} but inputShape has ${channels} channel${channels === 1 ? '' : 's'}`);
+      const perChannel = `${channels} channel${channels === 1 ? '' : 's'}`;
+      throw disagree(`its header's normalization.${key} has ${entries(list.length)} but inputShape has ${perChannel}`, `normalization.${key}`, `a list of ${channels} numbers (inputShape has ${perChannel})`, list);
     }
   }
 
   const target = h.targetNormalization;
   if (h.task === 'regression') {
-    if (target === undefined) throw bad('its header lacks targetNormalization, which a regression model needs');
-    if (!isObject(target)) throw expect('targetNormalization', 'an object { mean, std }', target);
+    if (target === undefined) {
+      throw disagree('its header lacks targetNormalization, which a regression model needs', 'targetNormalization', 'an object { mean, std } (a regression model needs one)', target);
+    }
+    if (!isObject(target)) throw expect('targetNormalization', 'an object { mean, std }', target, 'object');
     for (const [key, rule] of [['mean', 'finite'], ['std', 'positive']] as const) {
       const list = numbers(`targetNormalization.${key}`, target[key], rule);
-      if (list.length !== outputSize) throw bad(`its header's targetNormalization.${key} has ${entries(list.length)} but outputSize is ${outputSize}`);
+      if (list.length !== outputSize) {
+        throw disagree(`its header's targetNormalization.${key} has ${entries(list.length)} but outputSize is ${outputSize}`, `targetNormalization.${key}`, `a list of ${outputSize} numbers (outputSize is ${outputSize})`, list);
+      }
     }
   } else if (target !== undefined) {
-    throw bad('its header has targetNormalization but its task is "classification"');
+    throw disagree('its header has targetNormalization but its task is "classification"', 'targetNormalization', 'no targetNormalization (the task is "classification")', target);
   }
 
-  if (!isObject(h.metrics)) throw expect('metrics', 'an object', h.metrics);
+  if (!isObject(h.metrics)) throw expect('metrics', 'an object', h.metrics, 'object');
   for (const [key, value] of Object.entries(h.metrics)) {
-    if (value !== null && !isFiniteNumber(value)) throw expect(`metrics.${key}`, 'a finite number or null', value);
+    if (value !== null && !isFiniteNumber(value)) throw expect(`metrics.${key}`, 'a finite number or null', value, 'number');
   }
   for (const key of ['params', 'flops'] as const) {
-    if (!isCount(h[key])) throw expect(key, 'a non-negative integer', h[key]);
+    if (!isCount(h[key])) throw expect(key, 'a non-negative integer', h[key], 'number');
   }
 
   const data = h.data;
-  if (!isObject(data)) throw expect('data', 'an object { name, source, seed }', data);
-  if (typeof data.name !== 'string') throw expect('data.name', 'a string', data.name);
-  if (!isCount(data.seed)) throw expect('data.seed', 'a non-negative integer', data.seed);
+  if (!isObject(data)) throw expect('data', 'an object { name, source, seed }', data, 'object');
+  if (typeof data.name !== 'string') throw expect('data.name', 'a string', data.name, 'string');
+  if (!isCount(data.seed)) throw expect('data.seed', 'a non-negative integer', data.seed, 'number');
   if (data.source !== undefined && typeof data.source !== 'string' && !isObject(data.source)) {
-    throw expect('data.source', 'a data set name or an object', data.source);
+    throw expect('data.source', 'a data set name or an object', data.source, 'object');
   }
-  if (!isObject(h.training)) throw expect('training', 'an object', h.training);
+  if (!isObject(h.training)) throw expect('training', 'an object', h.training, 'object');
   for (const key of ['nasxVersion', 'createdAt'] as const) {
-    if (typeof h[key] !== 'string') throw expect(key, 'a string', h[key]);
+    if (typeof h[key] !== 'string') throw expect(key, 'a string', h[key], 'string');
   }
 
-  const tensors = h.tensors;
-  if (!isObject(tensors)) throw expect('tensors', 'an object { params, state }', tensors);
+  const lists = h[tensors];
+  const withData = tensors === 'weights';
+  const item = withData ? '{ name, shape, data }' : '{ name, shape }';
+  if (!isObject(lists)) throw expect(tensors, 'an object { params, state }', lists, 'object');
   for (const kind of ['params', 'state'] as const) {
-    const list = tensors[kind];
-    if (!Array.isArray(list)) throw expect(`tensors.${kind}`, 'a list of { name, shape }', list);
+    const list = lists[kind];
+    if (!Array.isArray(list)) throw expect(`${tensors}.${kind}`, `a list of ${item}`, list, 'array');
     list.forEach((t, i) => {
-      const field = `tensors.${kind}[${i}]`;
-      if (!isObject(t)) throw expect(field, 'an object { name, shape }', t);
-      if (typeof t.name !== 'string') throw expect(`${field}.name`, 'a string', t.name);
-      if (!Array.isArray(t.shape) || !t.shape.every(isCount)) throw expect(`${field}.shape`, 'a list of non-negative integers', t.shape);
+      const field = `${tensors}.${kind}[${i}]`;
+      if (!isObject(t)) throw expect(field, `an object ${item}`, t, 'object');
+      if (typeof t.name !== 'string') throw expect(`${field}.name`, 'a string', t.name, 'string');
+      if (!Array.isArray(t.shape) || !t.shape.every(isCount)) throw expect(`${field}.shape`, 'a list of non-negative integers', t.shape, 'array');
+      if (withData) {
+        if (!(t.data instanceof Float32Array)) throw expect(`${field}.data`, 'a Float32Array', t.data, 'object');
+        const size = tensorSize(t.shape);
+        if (t.data.length !== size) throw expect(`${field}.data`, `a Float32Array of ${size} values (shape [${t.shape.join(',')}])`, t.data, 'object');
+      }
     });
+  }
+}
+
+/** Validates a parsed header (see checkModelFields) and its format. */
+function checkHeader(header: unknown, file: string): asserts header is ModelFileHeader {
+  if (!isObject(header)) throw corrupt(file, `its header must be a JSON object but is ${shown(header)}`);
+  if (header.format !== 'nasx-model') throw corrupt(file, `its header's format must be "nasx-model" but is ${shown(header.format)}`);
+  checkModelFields(header, 'tensors', headerRefusal(file));
+}
+
+/**
+ * Validates a TrainedModel passed as the argument `name` (to saveModel, exportOnnx, validateOnnx):
+ * the fields a model file's header holds, the weights' data, and that it is JSON data (no BigInt).
+ */
+export function checkTrainedModel(model: unknown, name = 'model'): asserts model is TrainedModel {
+  if (!isObject(model)) throw typeError(name, 'a trained model', model);
+  checkModelFields(model, 'weights', argumentRefusal(name));
+  for (const [key, value] of Object.entries(model)) {
+    if (key === 'weights') continue;
+    try {
+      JSON.stringify(value);
+    } catch {
+      throw typeError(`${name}.${key}`, 'JSON data (no BigInt or circular values)', value);
+    }
   }
 }
 
@@ -310,6 +379,7 @@ function checkHeader(header: unknown, file: string): asserts header is ModelFile
  * @example await saveModel(await trainModel(arch, 'digits', { epochs: 5 }), 'model.nasx');
  */
 export async function saveModel(model: TrainedModel, file: string): Promise<void> {
+  checkTrainedModel(model);
   await writeFileAtomic(file, encodeModel(model));
 }
 
@@ -319,6 +389,7 @@ export async function saveModel(model: TrainedModel, file: string): Promise<void
  * when it cannot be read.
  */
 export async function loadModel(file: string): Promise<TrainedModel> {
+  checkFilePath('file', file);
   let bytes: Buffer;
   try {
     bytes = await readFile(file);

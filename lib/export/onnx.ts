@@ -15,8 +15,8 @@
  * is written as explicit pads (TensorFlow's convention: the extra row or column at the end) and
  * average pooling excludes the padding.
  */
-import type { TrainedModel } from './model-file.js';
-import { NasxError, checkInteger } from '../errors.js';
+import { checkTrainedModel, type TrainedModel } from './model-file.js';
+import { NasxError, checkFilePath, checkInteger, checkObject } from '../errors.js';
 import type { NativeTensor } from '../native/binding.js';
 import { plannedNodes, type PlannedNode } from '../arch/planned-nodes.js';
 import { nasxVersion } from '../util/version.js';
@@ -343,6 +343,9 @@ export function buildOnnx(model: TrainedModel, opset = DEFAULT_OPSET): Uint8Arra
  * @example const onnx = await exportOnnx(await loadModel('model.nasx'), { out: 'model.onnx' });
  */
 export async function exportOnnx(model: TrainedModel, options: ExportOnnxOptions = {}): Promise<OnnxExport> {
+  checkTrainedModel(model);
+  checkObject('options', options);
+  if (options.out !== undefined) checkFilePath('options.out', options.out);
   const opset = options.opset ?? DEFAULT_OPSET;
   const bytes = buildOnnx(model, opset);
   const [h, w, c] = model.inputShape;
@@ -355,7 +358,7 @@ export async function exportOnnx(model: TrainedModel, options: ExportOnnxOptions
     model,
   };
   if (options.out !== undefined) {
-    await writeFileAtomic(options.out, bytes);
+    await writeFileAtomic(options.out, bytes, 'options.out');
     result.out = options.out;
   }
   return result;

@@ -3,10 +3,10 @@
  * engine on the same raw held-out inputs, and compares: the largest absolute difference of the outputs,
  * the agreement of the predicted classes, both accuracies, and ONNX Runtime's latency.
  */
-import type { Dataset, Split } from '../data/dataset.js';
-import { NasxError, checkInteger, checkNumber, checkOneOf } from '../errors.js';
-import { native, type NativeTensor } from '../native/binding.js';
-import type { TrainedModel } from './model-file.js';
+import { checkDataset, type Dataset, type Split } from '../data/dataset.js';
+import { NasxError, checkInteger, checkNumber, checkObject, checkOneOf, typeError } from '../errors.js';
+import { fromNative, native, type NativeNetwork, type NativeTensor } from '../native/binding.js';
+import { checkTrainedModel, type TrainedModel } from './model-file.js';
 import type { OnnxExport } from './onnx.js';
 import { createOnnxSession, measureOnnxLatency, runOnnx, type LatencyOptions } from './onnx-runtime.js';
 
@@ -84,9 +84,14 @@ export function normalizeLikeOnnx(model: TrainedModel, raw: Float32Array): Float
   return out;
 }
 
-/** A native engine network holding the model's trained weights, for inference. */
+/** A native engine network holding the model's trained weights, for inference (engine errors as NasxErrors). */
 export function nativeNetwork(model: TrainedModel, maxBatch: number) {
-  const net = new (native().Network)(model.nodes, model.inputShape, model.outputSize, maxBatch, 0);
+  let net: NativeNetwork;
+  try {
+    net = new (native().Network)(model.nodes, model.inputShape, model.outputSize, maxBatch, 0);
+  } catch (err) {
+    throw fromNative(err, new Error().stack);
+  }
   const pick = (have: NativeTensor[], want: { name: string }[], kind: string) => {
     const byName = new Map(have.map((t) => [t.name, t.data]));
     return want.map((t) => {
@@ -95,8 +100,14 @@ export function nativeNetwork(model: TrainedModel, maxBatch: number) {
       return data;
     });
   };
-  net.setParams(pick(model.weights.params, net.params(), 'parameter'));
-  net.setState(pick(model.weights.state, net.state(), 'state'));
+  const params = pick(model.weights.params, net.params(), 'parameter');
+  const state = pick(model.weights.state, net.state(), 'state');
+  try {
+    net.setParams(params);
+    net.setState(state);
+  } catch (err) {
+    throw fromNative(err, new Error().stack);
+  }
   return net;
 }
 
@@ -117,6 +128,12 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
  * @example const v = await validateOnnx(await exportOnnx(model), data); if (!v.passed) console.error(v.failures);
  */
 export async function validateOnnx(onnx: OnnxExport, data: Dataset, options: ValidateOnnxOptions = {}): Promise<OnnxValidation> {
+  checkObject('onnx', onnx);
+  if (!(onnx.bytes instanceof Uint8Array)) throw typeError('onnx.bytes', 'a Uint8Array', onnx.bytes);
+  checkTrainedModel(onnx.model, 'onnx.model');
+  checkDataset('data', data);
+  checkObject('options', options);
+  if (options.latency !== undefined && typeof options.latency !== 'boolean') throw typeError('options.latency', 'a boolean', options.latency);
   const model = onnx.model;
   const tolerance = options.tolerance === undefined ? DEFAULT_TOLERANCE : checkNumber('options.tolerance', options.tolerance, 0, Infinity);
   const splitName = options.split === undefined ? 'test' : checkOneOf('options.split', options.split, ['test', 'validation'] as const);

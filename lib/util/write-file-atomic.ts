@@ -1,7 +1,7 @@
 import { constants, type Stats } from 'node:fs';
 import { access, lstat, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { NasxError } from '../errors.js';
+import { NasxError, checkFilePath } from '../errors.js';
 
 /** What a file-system entry is, in words ("a directory", "a character device", ...). */
 function kindOf(stats: Stats): string {
@@ -124,9 +124,11 @@ let tmpCounter = 0;
  * Writes `data` to `file` through a temporary file in the same directory and a rename, so that a
  * reader never sees a half-written file and a failure leaves nothing behind. A symbolic link is
  * followed: its target is replaced and the link stays a link. A path that exists but is not a
- * regular file (a directory, a device, a FIFO, a socket) is refused rather than replaced.
+ * regular file (a directory, a device, a FIFO, a socket) is refused rather than replaced. `name`
+ * names the path's argument in the error for a path that is not one (not a string, empty).
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, name = 'file'): Promise<void> {
+  checkFilePath(name, file);
   let target: WriteTarget;
   try {
     target = await writeTarget(file);

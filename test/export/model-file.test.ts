@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { loadDataset } from '../../lib/data/load.js';
-import { NasxError } from '../../lib/errors.js';
+import { NasxError, describeValue } from '../../lib/errors.js';
 import { MODEL_FORMAT_VERSION, decodeModel, encodeModel, loadModel, saveModel, type TrainedModel } from '../../lib/export/model-file.js';
 import { trainModel } from '../../lib/export/train-model.js';
 import { nasxVersion } from '../../lib/util/version.js';
@@ -243,4 +243,54 @@ test('a forged header whose tensor shapes do not match the data is refused', (t)
     message: `forged.nasx is corrupt: its header describes ${described} bytes of tensor data but the file holds ${tensorBytes(model)}`,
   });
   t.is((err as NasxError).code, 'ERR_NASX_MODEL_FILE');
+});
+
+/** `model` changed by `change` (a deep copy; the weights' typed arrays are copied too). */
+function edited(change: (m: Loose) => void, base: TrainedModel = model): TrainedModel {
+  const m = structuredClone(base);
+  change(m);
+  return m;
+}
+
+// A model passed to saveModel (or exportOnnx, validateOnnx) is checked by the rules the reader applies
+// to a header (checkTrainedModel shares them), as TypeErrors and RangeErrors naming model.<field>.
+const badModels: [string, () => unknown, typeof TypeError | typeof RangeError, string | (() => string)][] = [
+  ['null', () => null, TypeError, 'Expected a trained model for model but received null'],
+  ['an array', () => [model], TypeError, 'Expected a trained model for model but received an array of length 1'],
+  ['an empty object', () => ({}), TypeError, 'Expected a trained model for model but received an object without arch, nodes, inputShape, outputSize, task, normalization, metrics, params, flops, data, training, nasxVersion, createdAt, weights'],
+  ['weights undefined', () => edited((m) => (m.weights = undefined)), TypeError, 'Expected a trained model for model but received an object without weights'],
+  ['weights not an object', () => edited((m) => (m.weights = 5)), TypeError, 'Expected an object { params, state } for model.weights but received 5 of type number'],
+  ['weights.params not a list', () => edited((m) => (m.weights.params = {})), TypeError, 'Expected a list of { name, shape, data } for model.weights.params but received an object'],
+  ['a tensor shape not an array', () => edited((m) => (m.weights.params[0].shape = 5)), TypeError, 'Expected a list of non-negative integers for model.weights.params[0].shape but received 5 of type number'],
+  ['a tensor shape with a BigInt', () => edited((m) => (m.weights.params[0].shape = [4n])), RangeError, 'Expected a list of non-negative integers for model.weights.params[0].shape but received an array of length 1'],
+  ['tensor data not a Float32Array', () => edited((m) => (m.weights.state[0].data = [0])), TypeError, 'Expected a Float32Array for model.weights.state[0].data but received an array of length 1'],
+  ['tensor data of the wrong size', () => edited((m) => (m.weights.params[0].data = new Float32Array(3))), RangeError, () => `Expected a Float32Array of ${model.weights.params[0]!.data.length} values (shape [${model.weights.params[0]!.shape.join(',')}]) for model.weights.params[0].data but received a Float32Array of length 3`],
+  ['normalization.mean null', () => edited((m) => (m.normalization.mean = null)), TypeError, 'Expected a list of finite numbers for model.normalization.mean but received null'],
+  ['normalization.mean of the wrong length', () => edited((m) => (m.normalization.mean = [0, 0])), RangeError, 'Expected a list of 1 numbers (inputShape has 1 channel) for model.normalization.mean but received an array of length 2'],
+  ['outputSize 0', () => edited((m) => (m.outputSize = 0)), RangeError, 'Expected a positive integer for model.outputSize but received 0 of type number'],
+  ['outputSize a string', () => edited((m) => (m.outputSize = '10')), TypeError, 'Expected a positive integer for model.outputSize but received "10" of type string'],
+  ['classNames of the wrong length', () => edited((m) => (m.classNames = ['a'])), RangeError, 'Expected a list of 10 strings (outputSize is 10) for model.classNames but received an array of length 1'],
+  ['targetNormalization on a classifier', () => edited((m) => (m.targetNormalization = { mean: [0], std: [1] })), RangeError, 'Expected no targetNormalization (the task is "classification") for model.targetNormalization but received an object'],
+  ['regression without targetNormalization', () => edited((m) => delete m.targetNormalization, regression), TypeError, 'Expected an object { mean, std } (a regression model needs one) for model.targetNormalization but received undefined'],
+  ['a BigInt metric', () => edited((m) => (m.metrics.valLoss = 1n)), TypeError, 'Expected a finite number or null for model.metrics.valLoss but received 1 of type bigint'],
+  ['a BigInt in the training settings', () => edited((m) => (m.training.epochs = 1n)), TypeError, 'Expected JSON data (no BigInt or circular values) for model.training but received an object'],
+];
+
+for (const [name, bad, type, message] of badModels) {
+  test(`saveModel refuses a model that is not a TrainedModel: ${name}`, async (t) => {
+    const file = path.join(dir, 'refused.nasx');
+    await t.throwsAsync(saveModel(bad() as TrainedModel, file), { instanceOf: type, message: typeof message === 'string' ? message : message() });
+    t.false(readdirSync(dir).some((f) => f.includes('refused.nasx')));
+  });
+}
+
+test('saveModel and loadModel refuse a file path that is not a string', async (t) => {
+  for (const file of [5, Symbol('f'), null, undefined, {}]) {
+    const message = `Expected a file path (a string) for file but received ${describeValue(file)}`;
+    await t.throwsAsync(saveModel(model, file as string), { instanceOf: TypeError, message });
+    await t.throwsAsync(loadModel(file as string), { instanceOf: TypeError, message });
+  }
+  const message = 'Expected a file path (a non-empty string without NUL bytes) for file but received';
+  await t.throwsAsync(saveModel(model, ''), { instanceOf: RangeError, message: `${message} "" of type string` });
+  await t.throwsAsync(loadModel('a\0b'), { instanceOf: RangeError, message: `${message} "a\\u0000b" of type string` });
 });

@@ -14,6 +14,7 @@ import { exportOnnx, buildOnnx, samePadding } from '../../lib/export/onnx.js';
 import { decodeOnnxModel } from '../../lib/export/onnx-proto.js';
 import { toTrainedModel } from '../../lib/export/train-model.js';
 import { validateOnnx } from '../../lib/export/validate.js';
+import { NasxError } from '../../lib/errors.js';
 import type { TrainedModel } from '../../lib/export/model-file.js';
 import { getSpace } from '../../lib/space/index.js';
 import { trainCandidates } from '../../lib/train.js';
@@ -224,8 +225,56 @@ test('regression models predict in the targets\' units and validate on standardi
 test('validating on data of another shape is refused with both shapes', async (t) => {
   const [model] = await trainAll([{ type: 'mlp', layers: [{ units: 8 }] }], digits);
   const onnx = await exportOnnx(model!);
-  const other = { ...digits, inputShape: [4, 4, 1] as const };
+  // The same 64 features as 4×16 images: a consistent data set of another shape.
+  const other = { ...digits, inputShape: [4, 16, 1] as const };
   await t.throwsAsync(validateOnnx(onnx, other as Dataset), {
-    message: 'The data set digits (input [4,4,1], 10 outputs) does not fit the model (input [8,8,1], 10 outputs)',
+    message: 'The data set digits (input [4,16,1], 10 outputs) does not fit the model (input [8,8,1], 10 outputs)',
   });
+});
+
+test('exportOnnx refuses a model that is not a TrainedModel and options that are not an object', async (t) => {
+  const [model] = await trainAll([{ type: 'mlp', layers: [{ units: 8 }] }], digits);
+  const edited = (change: (m: any) => void): TrainedModel => {
+    const m = structuredClone(model!);
+    change(m);
+    return m;
+  };
+  await t.throwsAsync(exportOnnx(null as never), { instanceOf: TypeError, message: 'Expected a trained model for model but received null' });
+  await t.throwsAsync(exportOnnx({} as never), { instanceOf: TypeError, message: /^Expected a trained model for model but received an object without arch, nodes, .*, weights$/ });
+  await t.throwsAsync(exportOnnx(edited((m) => (m.weights = -30.5))), { instanceOf: TypeError, message: 'Expected an object { params, state } for model.weights but received -30.5 of type number' });
+  await t.throwsAsync(exportOnnx(edited((m) => (m.normalization.mean = null))), { instanceOf: TypeError, message: 'Expected a list of finite numbers for model.normalization.mean but received null' });
+  await t.throwsAsync(exportOnnx(edited((m) => (m.weights.params[1].shape = 'x'))), { instanceOf: TypeError, message: 'Expected a list of non-negative integers for model.weights.params[1].shape but received "x" of type string' });
+  await t.throwsAsync(exportOnnx(model!, null as never), { instanceOf: TypeError, message: 'Expected an object for options but received null' });
+  await t.throwsAsync(exportOnnx(model!, { out: Symbol('out') as never }), { instanceOf: TypeError, message: 'Expected a file path (a string) for options.out but received Symbol(out) of type symbol' });
+});
+
+test('validateOnnx refuses bad arguments, and an engine error is a NasxError', async (t) => {
+  const [model] = await trainAll([{ type: 'mlp', layers: [{ units: 8 }] }], digits);
+  const onnx = await exportOnnx(model!);
+  await t.throwsAsync(validateOnnx(undefined as never, digits), { instanceOf: TypeError, message: 'Expected an object for onnx but received undefined' });
+  await t.throwsAsync(validateOnnx({ ...onnx, bytes: [1, 2] as never }, digits), { instanceOf: TypeError, message: 'Expected a Uint8Array for onnx.bytes but received an array of length 2' });
+  await t.throwsAsync(validateOnnx({ ...onnx, model: { ...model!, weights: undefined as never } }, digits), {
+    instanceOf: TypeError,
+    message: 'Expected a trained model for onnx.model but received an object without weights',
+  });
+  await t.throwsAsync(validateOnnx(onnx, null as never), { instanceOf: TypeError, message: 'Expected an object for data but received null' });
+  await t.throwsAsync(validateOnnx(onnx, { ...digits, test: undefined } as never), { instanceOf: TypeError, message: 'Expected an object for data.test but received undefined' });
+  await t.throwsAsync(validateOnnx(onnx, { ...digits, validation: { ...digits.validation, x: new Float32Array(3) } }), {
+    instanceOf: RangeError,
+    message: `Expected a Float32Array of ${digits.validation.count * 64} values (data.validation.count × 64 features) for data.validation.x but received a Float32Array of length 3`,
+  });
+  await t.throwsAsync(validateOnnx(onnx, { ...digits, normalization: { ...digits.normalization, mean: [] } }), {
+    instanceOf: RangeError,
+    message: 'Expected an array of 1 finite numbers (one per input channel) for data.normalization.mean but received an array of length 0',
+  });
+  await t.throwsAsync(validateOnnx(onnx, digits, null as never), { instanceOf: TypeError, message: 'Expected an object for options but received null' });
+  await t.throwsAsync(validateOnnx(onnx, digits, { latency: 'no' as never }), { instanceOf: TypeError, message: 'Expected a boolean for options.latency but received "no" of type string' });
+  // Nodes the engine refuses: its error comes back as a NasxError with its code.
+  const broken = structuredClone(model!) as any;
+  broken.nodes[0].units = -3;
+  const err = await t.throwsAsync(validateOnnx({ ...onnx, model: broken }, digits, { latency: false }), {
+    instanceOf: NasxError,
+    message: 'layers[0] (dense): units must be a positive integer but got -3',
+  });
+  t.is((err as NasxError).code, 'ERR_NASX_INVALID_ARCH');
 });

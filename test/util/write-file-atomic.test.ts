@@ -6,7 +6,7 @@ import {
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { NasxError } from '../../lib/errors.js';
+import { NasxError, describeValue } from '../../lib/errors.js';
 import { checkWritable, writeFileAtomic } from '../../lib/util/write-file-atomic.js';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
@@ -106,6 +106,15 @@ test('write errors say why: a missing directory, a file as directory, a symbolic
   await t.throwsAsync(writeFileAtomic(danglingIntoNowhere, 'x'), {
     message: `Cannot write ${danglingIntoNowhere}: the directory ${path.join(dir, 'nowhere')} does not exist`,
   });
+});
+
+test('a path that is not a file path (not a string, empty, with a NUL byte) is refused with the argument named', async (t) => {
+  for (const file of [5, Symbol('f'), null, undefined]) {
+    await t.throwsAsync(writeFileAtomic(file as string, 'x'), { instanceOf: TypeError, message: `Expected a file path (a string) for file but received ${describeValue(file)}` });
+  }
+  await t.throwsAsync(writeFileAtomic(7 as unknown as string, 'x', 'options.out'), { instanceOf: TypeError, message: 'Expected a file path (a string) for options.out but received 7 of type number' });
+  await t.throwsAsync(writeFileAtomic('', 'x'), { instanceOf: RangeError, message: 'Expected a file path (a non-empty string without NUL bytes) for file but received "" of type string' });
+  await t.throwsAsync(writeFileAtomic('a\0b', 'x'), { instanceOf: RangeError, message: 'Expected a file path (a non-empty string without NUL bytes) for file but received "a\\u0000b" of type string' });
 });
 
 test('checkWritable accepts an absent file or a regular file (through links) in a writable directory, and writes nothing', async (t) => {
