@@ -509,7 +509,14 @@ export class Study<A> extends EventEmitter {
             results = await evaluator.evaluate(
               group.map((g) => g.arch),
               fidelity,
-              { signal, onProgress: (e) => this.emit('evaluation-progress', e), resume, keepState: true, scheduleEpochs: scheduler.maxEpochs },
+              {
+                signal,
+                onProgress: (e) => this.emit('evaluation-progress', e),
+                resume,
+                // Nothing at the last rung is continued: its states are not worth copying out.
+                keepState: epochs < scheduler.maxEpochs,
+                scheduleEpochs: scheduler.maxEpochs,
+              },
             );
           } catch (err) {
             if (!(err instanceof AbortError)) throw err;
