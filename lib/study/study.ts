@@ -11,7 +11,7 @@ import { createScheduler } from '../estimation/registry.js';
 import type { Scheduler, SchedulerJob, SchedulerResult } from '../estimation/scheduler.js';
 import { StateStore, type StoredState } from '../estimation/state-store.js';
 import type { EvalMetrics, EvalResult, EvalStatus, Evaluator, Fidelity } from '../evaluators/evaluator.js';
-import type { SearchSpace } from '../space/space.js';
+import { checkSearchSpace, type SearchSpace } from '../space/space.js';
 import { createStrategy } from '../strategies/registry.js';
 import type { Strategy } from '../strategies/strategy.js';
 
@@ -103,6 +103,13 @@ export interface StudySummary<A> {
   error?: string;
 }
 
+/** What stops a study's loop: the caller's abort or the time budget (`timeUp()` says which). */
+interface StopSignal {
+  signal: AbortSignal;
+  timeUp: () => boolean;
+  dispose: () => void;
+}
+
 /** Consecutive proposals that bring nothing new before the study concludes the space is exhausted. */
 const MAX_EMPTY_ROUNDS = 20;
 
@@ -136,6 +143,15 @@ export class Study<A> extends EventEmitter {
     if (options.parallel !== undefined) checkInteger('options.parallel', options.parallel, 1, 4096);
     if (options.seed !== undefined) checkInteger('options.seed', options.seed, 0);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', options.signal);
+    checkSearchSpace('options.space', options.space);
+    const s = options.strategy as unknown as Record<string, unknown> | null;
+    if (typeof s !== 'string' && (typeof s !== 'object' || s === null || typeof s.ask !== 'function' || typeof s.tell !== 'function')) {
+      throw typeError('options.strategy', 'a strategy name or a Strategy (an object with ask and tell methods)', s);
+    }
+    const e = options.evaluator as unknown as Record<string, unknown> | null;
+    if (typeof e !== 'object' || e === null || typeof e.evaluate !== 'function') {
+      throw typeError('options.evaluator', 'an evaluator (an object with an evaluate method)', e);
+    }
     this.options = options;
     const dedupe = options.dedupe ?? true;
     this.strategy =
@@ -281,15 +297,29 @@ export class Study<A> extends EventEmitter {
   }
 
   private async loop(): Promise<StudySummary<A>> {
+    this.started = performance.now();
+    this.state = 'running';
+    // One signal for the evaluator: the caller's abort, or the time budget running out mid-batch.
+    const stop = this.stopSignal();
     try {
-      return await (this.scheduler ? this.scheduledLoop(this.scheduler) : this.plainLoop());
+      await (this.scheduler ? this.scheduledLoop(this.scheduler, stop) : this.plainLoop(stop));
+    } catch (err) {
+      this.state = 'failed';
+      this.failure = (err as Error).message;
+      this.finish();
+      throw err;
     } finally {
+      stop.dispose();
       await this.states.close();
     }
+    this.finish();
+    const summary = this.summary();
+    this.emit('done', summary);
+    return summary;
   }
 
   /** Aborted by the caller's signal or when the time budget runs out; `timeUp()` tells which. */
-  private stopSignal(): { signal: AbortSignal; timeUp: () => boolean; dispose: () => void } {
+  private stopSignal(): StopSignal {
     const { budget, signal: userSignal } = this.options;
     const stop = new AbortController();
     let timeUp = false;
@@ -331,19 +361,14 @@ export class Study<A> extends EventEmitter {
     if (this.scheduler instanceof Bohb) for (const t of trials) this.scheduler.observe(t.fidelity.epochs ?? 0, t.arch, t.hash, t.score);
   }
 
-  private async plainLoop(): Promise<StudySummary<A>> {
+  private async plainLoop({ signal, timeUp }: StopSignal): Promise<void> {
     const { space, evaluator } = this.options;
     const parallel = this.options.parallel ?? 1;
     const dedupe = this.options.dedupe ?? true;
-    this.started = performance.now();
-    this.state = 'running';
     let emptyRounds = 0;
-    // One signal for the evaluator: the caller's abort, or the time budget running out mid-batch.
-    const stop = this.stopSignal();
-    const { signal, timeUp } = stop;
     const userSignal = this.options.signal;
     const epochCost = Math.max(1, this.options.fidelity?.epochs ?? 1);
-    try {
+    {
       for (;;) {
         if (userSignal?.aborted) {
           this.state = 'interrupted';
@@ -407,18 +432,7 @@ export class Study<A> extends EventEmitter {
         this.tellStrategy(trials);
         this.emit('progress', this.progress());
       }
-    } catch (err) {
-      this.state = 'failed';
-      this.failure = (err as Error).message;
-      this.finish();
-      throw err;
-    } finally {
-      stop.dispose();
     }
-    this.finish();
-    const summary = this.summary();
-    this.emit('done', summary);
-    return summary;
   }
 
   /**
@@ -427,18 +441,14 @@ export class Study<A> extends EventEmitter {
    * promotions continuing their stored training state; every result goes to the scheduler and the
    * strategy, and states that can no longer be promoted are dropped.
    */
-  private async scheduledLoop(scheduler: Scheduler<A>): Promise<StudySummary<A>> {
+  private async scheduledLoop(scheduler: Scheduler<A>, { signal, timeUp }: StopSignal): Promise<void> {
     const { space, evaluator } = this.options;
     const parallel = this.options.parallel ?? 1;
     const dedupe = this.options.dedupe ?? true;
     const base = this.options.fidelity ?? {};
-    this.started = performance.now();
-    this.state = 'running';
-    const stop = this.stopSignal();
-    const { signal, timeUp } = stop;
     const userSignal = this.options.signal;
     let emptyRounds = 0;
-    try {
+    {
       for (;;) {
         if (userSignal?.aborted) {
           this.state = 'interrupted';
@@ -552,18 +562,7 @@ export class Study<A> extends EventEmitter {
           break;
         }
       }
-    } catch (err) {
-      this.state = 'failed';
-      this.failure = (err as Error).message;
-      this.finish();
-      throw err;
-    } finally {
-      stop.dispose();
     }
-    this.finish();
-    const summary = this.summary();
-    this.emit('done', summary);
-    return summary;
   }
 
   /** Drops every stored state whose architecture the scheduler will no longer continue. */

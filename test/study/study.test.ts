@@ -1,5 +1,5 @@
 import test from 'ava';
-import { AbortError } from '../../lib/errors.js';
+import { AbortError, describeValue } from '../../lib/errors.js';
 import type { EvalResult, Evaluator } from '../../lib/evaluators/evaluator.js';
 import { Study, type Trial } from '../../lib/study/study.js';
 import { toyEvaluator, toyScore, toySpace, type Toy } from '../strategies/toy-space.js';
@@ -95,4 +95,24 @@ test('study options are checked with clear messages', (t) => {
     instanceOf: RangeError,
     message: 'Expected an integer between 1 and 4096 for options.parallel but received 0 of type number',
   });
+});
+
+test('a study without a space, a strategy or an evaluator is refused when it is made, not when it runs', (t) => {
+  const base = { space: toySpace(), strategy: 'random', evaluator: toyEvaluator(target), budget: { evaluations: 3 } };
+  const make = (change: Record<string, unknown>) => () => new Study<Toy>({ ...base, ...change } as never);
+  t.throws(make({ space: undefined }), { instanceOf: TypeError, message: 'Expected a search space for options.space but received undefined' });
+  t.throws(make({ space: true }), { instanceOf: TypeError, message: 'Expected a search space for options.space but received true of type boolean' });
+  t.throws(make({ space: { sample: () => [] } }), { instanceOf: TypeError, message: 'Expected a search space (an object with a mutate method) for options.space but received an object' });
+  for (const strategy of [undefined, {}, 5]) {
+    t.throws(make({ strategy }), {
+      instanceOf: TypeError,
+      message: `Expected a strategy name or a Strategy (an object with ask and tell methods) for options.strategy but received ${describeValue(strategy)}`,
+    });
+  }
+  for (const evaluator of [undefined, false, { evaluate: 1 }]) {
+    t.throws(make({ evaluator }), {
+      instanceOf: TypeError,
+      message: `Expected an evaluator (an object with an evaluate method) for options.evaluator but received ${describeValue(evaluator)}`,
+    });
+  }
 });
