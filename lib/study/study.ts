@@ -368,70 +368,68 @@ export class Study<A> extends EventEmitter {
     let emptyRounds = 0;
     const userSignal = this.options.signal;
     const epochCost = Math.max(1, this.options.fidelity?.epochs ?? 1);
-    {
-      for (;;) {
-        if (userSignal?.aborted) {
-          this.state = 'interrupted';
-          break;
-        }
-        const budgetLeft = this.budgetLeft();
-        const left = Math.min(budgetLeft.evaluations, Math.floor(budgetLeft.epochs / epochCost));
-        if (left <= 0 || timeUp() || budgetLeft.timeUp) {
-          this.state = 'done';
-          break;
-        }
-        const proposals = this.strategy.ask(Math.min(parallel, left));
-        // Duplicates (already evaluated, or twice in this batch) are answered from memory, not re-evaluated.
-        const batch: { arch: A; hash: string }[] = [];
-        const known: Trial<A>[] = [];
-        for (const arch of proposals) {
-          space.validate(arch);
-          const hash = space.hash(arch);
-          const seen = this.byHash.get(hash);
-          if (dedupe && seen) known.push(seen);
-          else if (dedupe && batch.some((b) => b.hash === hash)) continue;
-          else batch.push({ arch, hash });
-        }
-        this.tellStrategy(known);
-        if (batch.length === 0) {
-          if (++emptyRounds >= MAX_EMPTY_ROUNDS || proposals.length === 0) {
-            this.state = 'exhausted';
-            break;
-          }
-          continue;
-        }
-        emptyRounds = 0;
-        for (const b of batch) this.inFlight.add(b.hash);
-        let results: EvalResult<A>[];
-        try {
-          results = await evaluator.evaluate(
-            batch.map((b) => b.arch),
-            this.options.fidelity ?? {},
-            { signal, onProgress: (e) => this.emit('evaluation-progress', e) },
-          );
-        } catch (err) {
-          if (err instanceof AbortError) {
-            // Keep what finished before the interruption.
-            const finished: Trial<A>[] = [];
-            for (const r of err.results as EvalResult<A>[]) {
-              const b = batch.find((x) => x.arch === r.arch);
-              if (b) finished.push(this.record(r, b.hash));
-            }
-            this.tellStrategy(finished);
-            this.state = timeUp() && !userSignal?.aborted ? 'done' : 'interrupted';
-            break;
-          }
-          throw err;
-        } finally {
-          for (const b of batch) this.inFlight.delete(b.hash);
-        }
-        if (results.length !== batch.length) {
-          throw new NasxError('ERR_NASX_ENGINE', `evaluator ${evaluator.name} returned ${results.length} results for ${batch.length} candidates`);
-        }
-        const trials = results.map((r, i) => this.record(r, batch[i]!.hash));
-        this.tellStrategy(trials);
-        this.emit('progress', this.progress());
+    for (;;) {
+      if (userSignal?.aborted) {
+        this.state = 'interrupted';
+        break;
       }
+      const budgetLeft = this.budgetLeft();
+      const left = Math.min(budgetLeft.evaluations, Math.floor(budgetLeft.epochs / epochCost));
+      if (left <= 0 || timeUp() || budgetLeft.timeUp) {
+        this.state = 'done';
+        break;
+      }
+      const proposals = this.strategy.ask(Math.min(parallel, left));
+      // Duplicates (already evaluated, or twice in this batch) are answered from memory, not re-evaluated.
+      const batch: { arch: A; hash: string }[] = [];
+      const known: Trial<A>[] = [];
+      for (const arch of proposals) {
+        space.validate(arch);
+        const hash = space.hash(arch);
+        const seen = this.byHash.get(hash);
+        if (dedupe && seen) known.push(seen);
+        else if (dedupe && batch.some((b) => b.hash === hash)) continue;
+        else batch.push({ arch, hash });
+      }
+      this.tellStrategy(known);
+      if (batch.length === 0) {
+        if (++emptyRounds >= MAX_EMPTY_ROUNDS || proposals.length === 0) {
+          this.state = 'exhausted';
+          break;
+        }
+        continue;
+      }
+      emptyRounds = 0;
+      for (const b of batch) this.inFlight.add(b.hash);
+      let results: EvalResult<A>[];
+      try {
+        results = await evaluator.evaluate(
+          batch.map((b) => b.arch),
+          this.options.fidelity ?? {},
+          { signal, onProgress: (e) => this.emit('evaluation-progress', e) },
+        );
+      } catch (err) {
+        if (err instanceof AbortError) {
+          // Keep what finished before the interruption.
+          const finished: Trial<A>[] = [];
+          for (const r of err.results as EvalResult<A>[]) {
+            const b = batch.find((x) => x.arch === r.arch);
+            if (b) finished.push(this.record(r, b.hash));
+          }
+          this.tellStrategy(finished);
+          this.state = timeUp() && !userSignal?.aborted ? 'done' : 'interrupted';
+          break;
+        }
+        throw err;
+      } finally {
+        for (const b of batch) this.inFlight.delete(b.hash);
+      }
+      if (results.length !== batch.length) {
+        throw new NasxError('ERR_NASX_ENGINE', `evaluator ${evaluator.name} returned ${results.length} results for ${batch.length} candidates`);
+      }
+      const trials = results.map((r, i) => this.record(r, batch[i]!.hash));
+      this.tellStrategy(trials);
+      this.emit('progress', this.progress());
     }
   }
 
@@ -448,119 +446,117 @@ export class Study<A> extends EventEmitter {
     const base = this.options.fidelity ?? {};
     const userSignal = this.options.signal;
     let emptyRounds = 0;
-    {
-      for (;;) {
-        if (userSignal?.aborted) {
-          this.state = 'interrupted';
-          break;
-        }
-        const left = this.budgetLeft();
-        if (left.evaluations <= 0 || left.epochs <= 0 || timeUp() || left.timeUp) {
-          this.state = 'done';
-          break;
-        }
-        // Jobs that fit the budgets; the rest go back (a new job is dropped, a promotion never runs).
-        let epochsLeft = left.epochs;
-        const jobs: { job: SchedulerJob; from?: Trial<A> }[] = [];
-        for (const job of scheduler.next(Math.min(parallel, left.evaluations))) {
-          const from = job.promote === undefined ? undefined : this.byHash.get(job.promote);
-          const cost = job.epochs - (from?.fidelity.epochs ?? 0);
-          if (cost > epochsLeft || (job.promote !== undefined && !from)) {
-            scheduler.cancel(job);
-            continue;
-          }
-          epochsLeft -= cost;
-          jobs.push({ job, from });
-        }
-        const fresh = jobs.filter((j) => j.job.promote === undefined);
-        const proposals = fresh.length === 0 ? [] : (scheduler.propose?.(fresh.length) ?? this.strategy.ask(fresh.length));
-        const work: { job: SchedulerJob; arch: A; hash: string; from?: Trial<A> }[] = jobs
-          .filter((j) => j.from)
-          .map((j) => ({ job: j.job, arch: j.from!.arch, hash: j.from!.hash, from: j.from }));
-        const known: Trial<A>[] = [];
-        let p = 0;
-        for (const j of fresh) {
-          let placed = false;
-          while (!placed && p < proposals.length) {
-            const arch = proposals[p++]!;
-            space.validate(arch);
-            const hash = space.hash(arch);
-            const seen = this.byHash.get(hash);
-            if (dedupe && seen) known.push(seen);
-            else if (dedupe && work.some((w) => w.hash === hash)) continue;
-            else {
-              work.push({ job: j.job, arch, hash });
-              placed = true;
-            }
-          }
-          if (!placed) scheduler.cancel(j.job);
-        }
-        this.tellStrategy(known);
-        if (work.length === 0) {
-          if (++emptyRounds >= MAX_EMPTY_ROUNDS) {
-            this.state = 'exhausted';
-            break;
-          }
+    for (;;) {
+      if (userSignal?.aborted) {
+        this.state = 'interrupted';
+        break;
+      }
+      const left = this.budgetLeft();
+      if (left.evaluations <= 0 || left.epochs <= 0 || timeUp() || left.timeUp) {
+        this.state = 'done';
+        break;
+      }
+      // Jobs that fit the budgets; the rest go back (a new job is dropped, a promotion never runs).
+      let epochsLeft = left.epochs;
+      const jobs: { job: SchedulerJob; from?: Trial<A> }[] = [];
+      for (const job of scheduler.next(Math.min(parallel, left.evaluations))) {
+        const from = job.promote === undefined ? undefined : this.byHash.get(job.promote);
+        const cost = job.epochs - (from?.fidelity.epochs ?? 0);
+        if (cost > epochsLeft || (job.promote !== undefined && !from)) {
+          scheduler.cancel(job);
           continue;
         }
-        emptyRounds = 0;
-        // One evaluation per number of epochs, in the order the scheduler gave the jobs.
-        const groups = new Map<number, typeof work>();
-        for (const w of work) groups.set(w.job.epochs, [...(groups.get(w.job.epochs) ?? []), w]);
-        let interrupted = false;
-        const reports: SchedulerResult[] = [];
-        const trials: Trial<A>[] = [];
-        for (const [epochs, group] of groups) {
-          const fidelity: Fidelity = { ...base, epochs };
-          for (const g of group) this.inFlight.add(g.hash);
-          const resume = await Promise.all(group.map((g) => (g.from ? this.states.get(g.hash) : undefined)));
-          let results: EvalResult<A>[];
-          try {
-            results = await evaluator.evaluate(
-              group.map((g) => g.arch),
-              fidelity,
-              {
-                signal,
-                onProgress: (e) => this.emit('evaluation-progress', e),
-                resume,
-                // Nothing at the last rung is continued: its states are not worth copying out.
-                keepState: epochs < scheduler.maxEpochs,
-                scheduleEpochs: scheduler.maxEpochs,
-              },
-            );
-          } catch (err) {
-            if (!(err instanceof AbortError)) throw err;
-            for (const r of err.results as EvalResult<A>[]) {
-              const g = group.find((x) => x.arch === r.arch);
-              if (g) trials.push(this.record(r, g.hash, fidelity, g.from));
-            }
-            interrupted = true;
-            break;
-          } finally {
-            for (const g of group) this.inFlight.delete(g.hash);
-          }
-          if (results.length !== group.length) {
-            throw new NasxError('ERR_NASX_ENGINE', `evaluator ${evaluator.name} returned ${results.length} results for ${group.length} candidates`);
-          }
-          for (const [i, r] of results.entries()) {
-            const g = group[i]!;
-            const trial = this.record(r, g.hash, fidelity, g.from);
-            trials.push(trial);
-            reports.push({ job: g.job, hash: g.hash, score: trial.score, curve: trial.curve });
-            if (r.state !== undefined && trial.score !== null) await this.states.put(g.hash, r.state as StoredState, trial.score);
-            else await this.states.delete(g.hash);
+        epochsLeft -= cost;
+        jobs.push({ job, from });
+      }
+      const fresh = jobs.filter((j) => j.job.promote === undefined);
+      const proposals = fresh.length === 0 ? [] : (scheduler.propose?.(fresh.length) ?? this.strategy.ask(fresh.length));
+      const work: { job: SchedulerJob; arch: A; hash: string; from?: Trial<A> }[] = jobs
+        .filter((j) => j.from)
+        .map((j) => ({ job: j.job, arch: j.from!.arch, hash: j.from!.hash, from: j.from }));
+      const known: Trial<A>[] = [];
+      let p = 0;
+      for (const j of fresh) {
+        let placed = false;
+        while (!placed && p < proposals.length) {
+          const arch = proposals[p++]!;
+          space.validate(arch);
+          const hash = space.hash(arch);
+          const seen = this.byHash.get(hash);
+          if (dedupe && seen) known.push(seen);
+          else if (dedupe && work.some((w) => w.hash === hash)) continue;
+          else {
+            work.push({ job: j.job, arch, hash });
+            placed = true;
           }
         }
-        scheduler.report(reports);
-        this.tellStrategy(trials);
-        // States the scheduler will not continue are dropped.
-        for (const t of trials) if (!scheduler.promotable(t.hash)) await this.states.delete(t.hash);
-        await this.dropUnpromotable(scheduler);
-        this.emit('progress', this.progress());
-        if (interrupted) {
-          this.state = timeUp() && !userSignal?.aborted ? 'done' : 'interrupted';
+        if (!placed) scheduler.cancel(j.job);
+      }
+      this.tellStrategy(known);
+      if (work.length === 0) {
+        if (++emptyRounds >= MAX_EMPTY_ROUNDS) {
+          this.state = 'exhausted';
           break;
         }
+        continue;
+      }
+      emptyRounds = 0;
+      // One evaluation per number of epochs, in the order the scheduler gave the jobs.
+      const groups = new Map<number, typeof work>();
+      for (const w of work) groups.set(w.job.epochs, [...(groups.get(w.job.epochs) ?? []), w]);
+      let interrupted = false;
+      const reports: SchedulerResult[] = [];
+      const trials: Trial<A>[] = [];
+      for (const [epochs, group] of groups) {
+        const fidelity: Fidelity = { ...base, epochs };
+        for (const g of group) this.inFlight.add(g.hash);
+        const resume = await Promise.all(group.map((g) => (g.from ? this.states.get(g.hash) : undefined)));
+        let results: EvalResult<A>[];
+        try {
+          results = await evaluator.evaluate(
+            group.map((g) => g.arch),
+            fidelity,
+            {
+              signal,
+              onProgress: (e) => this.emit('evaluation-progress', e),
+              resume,
+              // Nothing at the last rung is continued: its states are not worth copying out.
+              keepState: epochs < scheduler.maxEpochs,
+              scheduleEpochs: scheduler.maxEpochs,
+            },
+          );
+        } catch (err) {
+          if (!(err instanceof AbortError)) throw err;
+          for (const r of err.results as EvalResult<A>[]) {
+            const g = group.find((x) => x.arch === r.arch);
+            if (g) trials.push(this.record(r, g.hash, fidelity, g.from));
+          }
+          interrupted = true;
+          break;
+        } finally {
+          for (const g of group) this.inFlight.delete(g.hash);
+        }
+        if (results.length !== group.length) {
+          throw new NasxError('ERR_NASX_ENGINE', `evaluator ${evaluator.name} returned ${results.length} results for ${group.length} candidates`);
+        }
+        for (const [i, r] of results.entries()) {
+          const g = group[i]!;
+          const trial = this.record(r, g.hash, fidelity, g.from);
+          trials.push(trial);
+          reports.push({ job: g.job, hash: g.hash, score: trial.score, curve: trial.curve });
+          if (r.state !== undefined && trial.score !== null) await this.states.put(g.hash, r.state as StoredState, trial.score);
+          else await this.states.delete(g.hash);
+        }
+      }
+      scheduler.report(reports);
+      this.tellStrategy(trials);
+      // States the scheduler will not continue are dropped.
+      for (const t of trials) if (!scheduler.promotable(t.hash)) await this.states.delete(t.hash);
+      await this.dropUnpromotable(scheduler);
+      this.emit('progress', this.progress());
+      if (interrupted) {
+        this.state = timeUp() && !userSignal?.aborted ? 'done' : 'interrupted';
+        break;
       }
     }
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "check.h"
+#include "specs.h"
 #include "core/data_store.h"
 #include "core/memory.h"
 #include "core/network.h"
@@ -83,31 +84,10 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { counted_
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
 
 using namespace nasx;
+using namespace nasx::testing;
 
 namespace {
 
-NodeSpec node(OpKind op) {
-  NodeSpec n;
-  n.op = op;
-  return n;
-}
-NodeSpec dense(int units) {
-  NodeSpec n = node(OpKind::Dense);
-  n.units = units;
-  return n;
-}
-NodeSpec conv(int filters, int kernel, int stride) {
-  NodeSpec n = node(OpKind::Conv2d);
-  n.filters = filters;
-  n.kernel = kernel;
-  n.stride = stride;
-  return n;
-}
-NodeSpec act(ActivationKind a) {
-  NodeSpec n = node(OpKind::Activation);
-  n.activation = a;
-  return n;
-}
 
 // Images h×w×c with two classes, in a store the trainer can read.
 std::shared_ptr<const DataStore> images(int count, Shape shape, int classes) {

@@ -8,37 +8,17 @@
 #include <vector>
 
 #include "check.h"
+#include "specs.h"
 #include "core/loss.h"
 #include "core/network.h"
 #include "core/plan.h"
 #include "core/trainer.h"
 
 using namespace nasx;
+using namespace nasx::testing;
 
 namespace {
 
-NodeSpec node(OpKind op) {
-  NodeSpec n;
-  n.op = op;
-  return n;
-}
-NodeSpec dense(int units) {
-  NodeSpec n = node(OpKind::Dense);
-  n.units = units;
-  return n;
-}
-NodeSpec conv(int filters, int kernel, int stride) {
-  NodeSpec n = node(OpKind::Conv2d);
-  n.filters = filters;
-  n.kernel = kernel;
-  n.stride = stride;
-  return n;
-}
-NodeSpec act(ActivationKind a) {
-  NodeSpec n = node(OpKind::Activation);
-  n.activation = a;
-  return n;
-}
 
 std::string plan_error(const std::vector<NodeSpec>& nodes, Shape input, int outputs) {
   try {
