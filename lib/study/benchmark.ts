@@ -8,10 +8,11 @@
  * e epochs reads the curve at e and costs the table's training seconds for the epochs trained (a
  * promotion pays only the epochs after the trial it continues); runs are then compared against cost.
  */
-import { AbortError, checkInteger, typeError } from '../errors.js';
+import { AbortError, checkInteger, checkObject, checkOneOf, typeError } from '../errors.js';
 import { SCHEDULER_NAMES } from '../estimation/registry.js';
-import type { TabularEvaluator } from '../evaluators/tabular.js';
-import type { SearchSpace } from '../space/space.js';
+import { TabularEvaluator } from '../evaluators/tabular.js';
+import { checkSearchSpace, type SearchSpace } from '../space/space.js';
+import { strategyNames } from '../strategies/registry.js';
 import { Study, type Trial } from './study.js';
 
 export interface BenchmarkOptions<A> {
@@ -142,10 +143,22 @@ interface Point {
 }
 
 export async function runBenchmark<A>(options: BenchmarkOptions<A>): Promise<BenchmarkResult> {
+  checkObject('options', options);
   const { evaluator, space, strategies, signal } = options;
+  if (!(evaluator instanceof TabularEvaluator)) throw typeError('evaluator', 'a TabularEvaluator', evaluator);
+  checkSearchSpace('space', space);
   if (!Array.isArray(strategies) || strategies.length === 0) throw typeError('strategies', 'a non-empty array of strategy names', strategies);
+  strategies.forEach((s, i) => checkOneOf(`strategies[${i}]`, s, strategyNames()));
   const schedulers = options.schedulers ?? ['none'];
   if (!Array.isArray(schedulers) || schedulers.length === 0) throw typeError('schedulers', 'a non-empty array of scheduler names', schedulers);
+  schedulers.forEach((s, i) => {
+    if (typeof s !== 'string') throw typeError(`schedulers[${i}]`, 'a scheduler name (a string)', s);
+  });
+  if (options.checkpoints !== undefined) {
+    if (!Array.isArray(options.checkpoints)) throw typeError('checkpoints', 'an array of budgets', options.checkpoints);
+    options.checkpoints.forEach((c, i) => checkInteger(`checkpoints[${i}]`, c, 1));
+  }
+  if (options.reportMetric !== undefined && typeof options.reportMetric !== 'string') throw typeError('reportMetric', 'a metric name (a string)', options.reportMetric);
   const seeds = checkInteger('seeds', options.seeds, 1, 100000);
   if ((options.budget === undefined) === (options.budgetEpochs === undefined)) {
     throw new RangeError(`Expected exactly one of budget and budgetEpochs but received ${options.budget === undefined ? 'neither' : 'both'}`);
