@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -167,6 +168,8 @@ void test_estimate_is_an_upper_bound() {
                                                   std::to_string(r[0].memory_bytes));
     CHECK_MSG(grew * 4 >= r[0].memory_bytes - (1 << 20), std::string(c.name) + ": the estimate " + std::to_string(r[0].memory_bytes) +
                                                              " is far above the " + std::to_string(grew) + " bytes allocated");
+    std::printf("%s: allocated %lld bytes at the peak, estimated %lld (%.2f)\n", c.name, static_cast<long long>(grew),
+                static_cast<long long>(r[0].memory_bytes), static_cast<double>(grew) / static_cast<double>(r[0].memory_bytes));
   }
 }
 
