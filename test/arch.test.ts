@@ -75,6 +75,19 @@ test('parseArch rejects malformed JSON with the source named', (t) => {
   t.throws(() => parseArch('{"type":', 'model.json'), { instanceOf: NasxError, message: /^model\.json is not valid JSON: / });
 });
 
+test('parseArch takes JSON text, lowerArch an outputSize from 1 to 2^20, describeArch a shape object', (t) => {
+  const mlp: Arch = { type: 'mlp', layers: [{ units: 8 }] };
+  t.throws(() => parseArch(Symbol('a') as never), { instanceOf: TypeError, message: 'Expected JSON text (a string) for text but received Symbol(a) of type symbol' });
+  t.throws(() => parseArch({ type: 'mlp' } as never), { instanceOf: TypeError, message: 'Expected JSON text (a string) for text but received an object' });
+  t.throws(() => parseArch('{}', 5 as never), { instanceOf: TypeError, message: 'Expected a name for messages (a string) for source but received 5 of type number' });
+  for (const outputSize of [-1, 0, NaN, 2.5, Infinity, 2 ** 20 + 1]) {
+    t.throws(() => lowerArch(mlp, outputSize), { instanceOf: RangeError, message: `Expected an integer between 1 and 1048576 for outputSize but received ${outputSize} of type number` });
+  }
+  t.throws(() => lowerArch(mlp, '10' as never), { instanceOf: TypeError, message: 'Expected an integer between 1 and 1048576 for outputSize but received "10" of type string' });
+  t.throws(() => describeArch(mlp, null as never), { instanceOf: TypeError, message: 'Expected an object for shape but received null' });
+  t.throws(() => describeArch(mlp, { inputShape: [8, 8, 1] } as never), { instanceOf: TypeError, message: 'Expected an integer between 1 and 1048576 for shape.outputSize but received undefined' });
+});
+
 const badCalls: [string, () => Promise<unknown>, new (...a: never[]) => Error, string][] = [
   ['archs not an array', () => trainCandidates('mlp' as never, 'digits'), TypeError, 'Expected an array of architectures for archs but received "mlp" of type string'],
   ['epochs 0', () => trainCandidates([], 'digits', { epochs: 0 }), RangeError, 'Expected an integer between 1 and 100000 for options.epochs but received 0 of type number'],

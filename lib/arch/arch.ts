@@ -12,7 +12,7 @@
  * layer at fault.
  */
 import type { ActivationName, NativeNode } from '../native/binding.js';
-import { NasxError, describeValue } from '../errors.js';
+import { NasxError, checkInteger, describeValue, typeError } from '../errors.js';
 
 export const ACTIVATIONS: readonly ActivationName[] = ['relu', 'gelu', 'tanh', 'sigmoid', 'identity'];
 
@@ -151,6 +151,8 @@ function rate(path: string, v: unknown): number {
 
 /** Parses a JSON string into an architecture, with a clear error for malformed JSON. */
 export function parseArch(text: string, source = 'arch'): Arch {
+  if (typeof text !== 'string') throw typeError('text', 'JSON text (a string)', text);
+  if (typeof source !== 'string') throw typeError('source', 'a name for messages (a string)', source);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -320,12 +322,17 @@ function lowerGraph(arch: Record<string, unknown>, b: GraphBuilder, path: string
   });
 }
 
+/** The most outputs a network may have (the engine's limit). */
+export const MAX_OUTPUT_SIZE = 1 << 20;
+
 /**
  * Lowers an architecture to the engine's node graph, appending the output head (a dense layer of
- * `outputSize` units) for the mlp and cnn forms. Throws NasxError('ERR_NASX_INVALID_ARCH') naming the
- * field at fault.
+ * `outputSize` units, an integer from 1 to 2^20) for the mlp and cnn forms. Throws
+ * NasxError('ERR_NASX_INVALID_ARCH') naming the field at fault.
  */
 export function lowerArch(arch: unknown, outputSize: number, path = 'arch'): NativeNode[] {
+  checkInteger('outputSize', outputSize, 1, MAX_OUTPUT_SIZE);
+  if (typeof path !== 'string') throw typeError('path', 'a name for messages (a string)', path);
   if (!isObject(arch)) throw invalid(path, 'an architecture object like {"type":"mlp","layers":[...]}', arch);
   const type = oneOf(`${path}.type`, arch.type, ARCH_TYPES, 'mlp' as const);
   if (arch.type === undefined) throw invalid(`${path}.type`, `one of ${ARCH_TYPES.map((t) => `"${t}"`).join(', ')}`, undefined);

@@ -1,6 +1,7 @@
 import type { Dataset } from '../data/dataset.js';
+import { checkInteger, checkObject } from '../errors.js';
 import { fromNative, native, type NativePlan, type Shape3 } from '../native/binding.js';
-import { lowerArch, type Arch } from './arch.js';
+import { MAX_OUTPUT_SIZE, lowerArch, type Arch } from './arch.js';
 
 /**
  * Plans an architecture for an input shape without training it: parameter count, forward FLOPs per
@@ -10,6 +11,8 @@ import { lowerArch, type Arch } from './arch.js';
  * @example describeArch({ type: 'mlp', layers: [{ units: 64 }] }, { inputShape: [8, 8, 1], outputSize: 10 }).params
  */
 export function describeArch(arch: Arch, shape: Pick<Dataset, 'inputShape' | 'outputSize'>): NativePlan {
+  checkObject('shape', shape);
+  checkInteger('shape.outputSize', shape.outputSize, 1, MAX_OUTPUT_SIZE);
   const nodes = lowerArch(arch, shape.outputSize);
   try {
     return native().plan(nodes, shape.inputShape as Shape3, shape.outputSize);

@@ -3,7 +3,7 @@
  * normalisation with statistics of the training split only, applied to every split.
  */
 
-import { NasxError, checkInteger, checkNumber } from '../errors.js';
+import { NasxError, checkInteger, checkNumber, checkObject } from '../errors.js';
 import { createRng, type Rng } from '../util/rng.js';
 import type { Dataset, Normalization, Split, Task } from './dataset.js';
 
@@ -49,6 +49,7 @@ export const STD_EPSILON = 1e-6;
 
 /** Validates split options and fills in the defaults. */
 export function resolveSplitOptions(options: SplitOptions = {}): ResolvedSplitOptions {
+  checkObject('options', options);
   const seed = options.seed === undefined ? 0 : checkInteger('seed', options.seed, 0);
   const validationFraction =
     options.validationFraction === undefined

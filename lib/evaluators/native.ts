@@ -6,7 +6,7 @@
 import type { Arch } from '../arch/arch.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadDataset, type DatasetSource } from '../data/load.js';
-import { AbortError } from '../errors.js';
+import { AbortError, checkObject, typeError } from '../errors.js';
 import { addCandidateLatency, checkLatencyOptions, type CandidateLatencyOptions } from '../export/candidate-latency.js';
 import { checkTrainOptions, trainCandidates, type TrainOptions, type TrainResult, type TrainingState } from '../train.js';
 import type { EvalResult, EvaluateOptions, Evaluator, Fidelity } from './evaluator.js';
@@ -34,6 +34,9 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
   private data: Promise<Dataset> | undefined;
 
   constructor(private readonly options: NativeEvaluatorOptions<A>) {
+    checkObject('options', options);
+    if (options.dataset === undefined || options.dataset === null) throw typeError('options.dataset', 'a Dataset or a data set source', options.dataset);
+    if (options.build !== undefined && typeof options.build !== 'function') throw typeError('options.build', 'a function', options.build);
     checkTrainOptions(options.train ?? {});
     checkLatencyOptions(options.latency);
   }

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { NasxError } from '../../lib/errors.js';
+import { NasxError, describeValue } from '../../lib/errors.js';
 import {
   DEBIAN_FASHION_MNIST_DIR,
   FASHION_MNIST_CLASS_NAMES,
@@ -76,6 +76,9 @@ test('bad split options are rejected before any work', async (t) => {
     instanceOf: RangeError,
     message: 'Expected an integer >= 1 for limit but received 0 of type number',
   });
+  for (const options of [null, 5, 'seed']) {
+    await t.throwsAsync(loadDataset('digits', options as never), { instanceOf: TypeError, message: `Expected an object for options but received ${describeValue(options)}` });
+  }
   await t.throwsAsync(loadDataset('digits', { validationFraction: 1 }), {
     instanceOf: NasxError,
     message:
