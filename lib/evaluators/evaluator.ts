@@ -1,6 +1,7 @@
 /**
  * The evaluator contract: an evaluator only evaluates, always in batches, at the fidelity it is given.
  */
+import { checkInteger, checkNumber, checkObject } from '../errors.js';
 
 /** How cheaply to estimate a candidate's performance. */
 export interface Fidelity {
@@ -10,6 +11,18 @@ export interface Fidelity {
   dataFraction?: number;
   /** Input height after resampling (width in proportion); omitted: the data's own. */
   resolution?: number;
+}
+
+/**
+ * Checks a fidelity given as `name`: an object whose epochs (1 to 100000), dataFraction (in (0, 1])
+ * and resolution (0 to 4096) are within the limits training accepts, each when given.
+ */
+export function checkFidelity(name: string, value: unknown): Fidelity {
+  const f = checkObject(name, value);
+  if (f.epochs !== undefined) checkInteger(`${name}.epochs`, f.epochs, 1, 100000);
+  if (f.dataFraction !== undefined) checkNumber(`${name}.dataFraction`, f.dataFraction, 0, 1, { exclusiveMin: true });
+  if (f.resolution !== undefined) checkInteger(`${name}.resolution`, f.resolution, 0, 4096);
+  return f as Fidelity;
 }
 
 /** `oom`: the candidate did not fit the memory budget (see `TrainOptions.maxMemory`). */

@@ -10,7 +10,7 @@ import { Bohb } from '../estimation/bohb.js';
 import { createScheduler } from '../estimation/registry.js';
 import type { Scheduler, SchedulerJob, SchedulerResult } from '../estimation/scheduler.js';
 import { StateStore, type StoredState } from '../estimation/state-store.js';
-import type { EvalMetrics, EvalResult, EvalStatus, Evaluator, Fidelity } from '../evaluators/evaluator.js';
+import { checkFidelity, type EvalMetrics, type EvalResult, type EvalStatus, type Evaluator, type Fidelity } from '../evaluators/evaluator.js';
 import { checkSearchSpace, type SearchSpace } from '../space/space.js';
 import { createStrategy } from '../strategies/registry.js';
 import type { Strategy } from '../strategies/strategy.js';
@@ -152,6 +152,7 @@ export class Study<A> extends EventEmitter {
     if (typeof e !== 'object' || e === null || typeof e.evaluate !== 'function') {
       throw typeError('options.evaluator', 'an evaluator (an object with an evaluate method)', e);
     }
+    if (options.fidelity !== undefined) checkFidelity('options.fidelity', options.fidelity);
     this.options = options;
     const dedupe = options.dedupe ?? true;
     this.strategy =

@@ -116,3 +116,14 @@ test('a study without a space, a strategy or an evaluator is refused when it is 
     });
   }
 });
+
+test('options.fidelity is checked when the study is made', (t) => {
+  const base = { space: toySpace(), strategy: 'random', evaluator: toyEvaluator(target), budget: { evaluations: 3 } };
+  const make = (fidelity: unknown) => () => new Study<Toy>({ ...base, fidelity } as never);
+  t.throws(make(null), { instanceOf: TypeError, message: 'Expected an object for options.fidelity but received null' });
+  t.throws(make({ epochs: { nb201: [1] } }), { instanceOf: TypeError, message: 'Expected an integer between 1 and 100000 for options.fidelity.epochs but received an object' });
+  t.throws(make({ epochs: 0 }), { instanceOf: RangeError, message: 'Expected an integer between 1 and 100000 for options.fidelity.epochs but received 0 of type number' });
+  t.throws(make({ dataFraction: 0 }), { instanceOf: RangeError, message: 'Expected a number greater than 0 and at most 1 for options.fidelity.dataFraction but received 0 of type number' });
+  t.throws(make({ resolution: 2.5 }), { instanceOf: RangeError, message: 'Expected an integer between 0 and 4096 for options.fidelity.resolution but received 2.5 of type number' });
+  t.notThrows(make({ epochs: 3, dataFraction: 0.5 }));
+});
