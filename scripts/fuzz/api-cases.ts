@@ -238,7 +238,8 @@ export const API_SUITE: CaseSuite<ApiFixtures> = {
           bo: { acquisition: 'ei', kernel: 'exponential', targets: 'rank' },
           mcts: { selection: 'uct', value: 'surrogate', engine: 'auto' },
         };
-        const options = variant(rng, valid[name as string] ?? {}, 0.15, 'options');
+        // A random name may be an array holding a Symbol, which cannot be a property key.
+        const options = variant(rng, (typeof name === 'string' ? valid[name] : undefined) ?? {}, 0.15, 'options');
         const space = getSpace(rng.pick(['mlp', 'nb201']));
         const context = rng.chance(0.8) ? { space, seed: rng.below(5) } : variant(rng, { space, seed: 1 }, 0.15, 'context');
         const n = rng.chance(0.7) ? 1 + rng.below(4) : rng.chance(0.5) ? rng.pick(EDGE_NUMBERS) : randomValue(rng);
