@@ -119,9 +119,16 @@ function cap(root: unknown, keys: readonly string[], max: number, fallback?: unk
   if (o[last] === undefined && fallback !== undefined) o[last] = fallback;
 }
 
-/** JSON text of a value that may hold what JSON cannot (a BigInt: written as a number). */
+/**
+ * JSON text of a value that may hold what JSON cannot (a BigInt: written as a number; a value whose
+ * toJSON throws, such as an object on Date's prototype that is not a Date: the text "undefined").
+ */
 function jsonText(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)) ?? 'undefined';
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)) ?? 'undefined';
+  } catch {
+    return 'undefined';
+  }
 }
 
 /** Sometimes a wholly random value, mostly a mutation of a valid one. */
