@@ -2,7 +2,7 @@
  * Strategies by name. Each is one class in one file; this registry is how the CLI, the study and the
  * benchmark harness find them.
  */
-import { rangeError, typeError } from '../errors.js';
+import { checkObject, rangeError, typeError } from '../errors.js';
 import type { Strategy, StrategyContext } from './strategy.js';
 import { RandomSearch } from './random.js';
 import { RegularizedEvolution } from './evolution.js';
@@ -34,7 +34,8 @@ export function registerStrategy(name: string, factory: Factory): void {
 }
 
 /**
- * Creates a strategy by name.
+ * Creates a strategy by name. `options` is an object or undefined (for every factory, so that one
+ * registered as a variant of another, `(c, o) => new X(c, { ...o, ... })`, cannot swallow `true`).
  * @example const s = createStrategy('evolution', { space, seed: 1 }, { population: 20 });
  */
 export function createStrategy<A>(name: string, context: StrategyContext<A>, options?: Record<string, unknown>): Strategy<A> {
@@ -43,5 +44,6 @@ export function createStrategy<A>(name: string, context: StrategyContext<A>, opt
     const expected = `one of ${strategyNames().map((n) => JSON.stringify(n)).join(', ')}`;
     throw typeof name === 'string' ? rangeError('strategy', expected, name) : typeError('strategy', expected, name);
   }
+  if (options !== undefined) checkObject('options', options);
   return factory(context, options);
 }

@@ -113,12 +113,13 @@ export function strategySuite(name: string): void {
     drive(b, 4, 2);
     const saved = JSON.parse(JSON.stringify(b.stateDict())) as Record<string, unknown>;
     const load = (x: unknown) => () => b.loadStateDict(x);
+    // The strategy's own name (a variant registered under another name keeps it).
     for (const garbage of [null, 42, 'state', [saved]]) {
-      t.throws(load(garbage), { instanceOf: TypeError, message: `Expected a state dict of strategy ${name} for state but received ${describeValue(garbage)}` });
+      t.throws(load(garbage), { instanceOf: TypeError, message: `Expected a state dict of strategy ${b.name} for state but received ${describeValue(garbage)}` });
     }
     t.throws(load({ ...saved, rng: () => 1 }), {
       instanceOf: TypeError,
-      message: `Expected a state dict of strategy ${name} (plain data, as its stateDict() returns) for state but received an object`,
+      message: `Expected a state dict of strategy ${b.name} (plain data, as its stateDict() returns) for state but received an object`,
     });
     t.throws(load({ ...saved, seen: 5 }), { instanceOf: TypeError, message: 'Expected an array for state.seen but received 5 of type number' });
     t.throws(load({ ...saved, seen: ['0,0,0,0,0', null] }), { instanceOf: TypeError, message: 'Expected a string for state.seen[1] but received null' });
