@@ -196,7 +196,7 @@ test('search: interrupted with an --out that can no longer be written, the table
   run.child.kill('SIGTERM');
   t.is(await run.exit, 1);
   t.regex(run.stdout, /^rank +val acc +test acc +params +FLOPs +time +architecture *\n/);
-  t.regex(run.stdout, /\n\d+ evaluations \(0 not ok\) in [\d.]+s; status interrupted\n/);
+  t.regex(run.stdout, /\n\d+ evaluations \(0 not ok\) in [\dhms.]+; status interrupted\n/);
   t.true(run.stderr.endsWith(`nasx: Cannot write ${out}: the directory ${sub} does not exist\n`), run.stderr);
   t.false(existsSync(out));
 });

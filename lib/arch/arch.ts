@@ -210,6 +210,15 @@ function lowerMlp(arch: Record<string, unknown>, b: GraphBuilder, path: string):
   });
 }
 
+/** A layer as short JSON for messages, or its keys when it cannot be JSON (a BigInt, a cycle). */
+function layerText(layer: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(layer).slice(0, 80);
+  } catch {
+    return `an object with keys ${Object.keys(layer).slice(0, 8).map((k) => JSON.stringify(k)).join(', ')}`;
+  }
+}
+
 /** Residual blocks nest at most this deep (deeper input is refused, not a stack overflow). */
 const MAX_NESTING = 32;
 
@@ -279,7 +288,7 @@ function lowerCnnLayers(layers: unknown, b: GraphBuilder, path: string, prefix: 
     } else {
       throw new NasxError(
         'ERR_NASX_INVALID_ARCH',
-        `Unknown layer at ${p}: expected one of the keys "conv", "depthwise", "pool", "globalPool", "dense", "dropout", "residual" but received ${JSON.stringify(layer).slice(0, 80)}`,
+        `Unknown layer at ${p}: expected one of the keys "conv", "depthwise", "pool", "globalPool", "dense", "dropout", "residual" but received ${layerText(layer)}`,
       );
     }
   });

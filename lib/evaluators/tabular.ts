@@ -627,7 +627,12 @@ const finiteOrNull = (v: number | null) => (v !== null && Number.isFinite(v) ? v
 
 function metricEntries(label: string, spec: MetricColumns | undefined): [string, unknown][] {
   if (spec === undefined) return [];
-  if (Array.isArray(spec)) return spec.map((c) => [String(c), c]);
+  if (Array.isArray(spec)) {
+    return spec.map((c, i) => {
+      if (typeof c !== 'string') throw typeError(`${label}[${i}]`, 'a column name', c);
+      return [c, c];
+    });
+  }
   return Object.entries(checkObject(label, spec));
 }
 

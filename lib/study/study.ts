@@ -13,7 +13,7 @@ import { StateStore, type StoredState } from '../estimation/state-store.js';
 import { checkFidelity, type EvalMetrics, type EvalResult, type EvalStatus, type Evaluator, type Fidelity } from '../evaluators/evaluator.js';
 import { checkSearchSpace, type SearchSpace } from '../space/space.js';
 import { createStrategy } from '../strategies/registry.js';
-import type { Strategy } from '../strategies/strategy.js';
+import { MAX_ASK, type Strategy } from '../strategies/strategy.js';
 
 export interface Budget {
   /** Evaluations (duplicates skipped by dedupe do not count; each promotion counts). */
@@ -140,7 +140,7 @@ export class Study<A> extends EventEmitter {
     if (budget.evaluations !== undefined) checkInteger('options.budget.evaluations', budget.evaluations, 1);
     if (budget.epochs !== undefined) checkInteger('options.budget.epochs', budget.epochs, 1);
     if (budget.seconds !== undefined) checkNumber('options.budget.seconds', budget.seconds, 0, Infinity, { exclusiveMin: true });
-    if (options.parallel !== undefined) checkInteger('options.parallel', options.parallel, 1, 4096);
+    if (options.parallel !== undefined) checkInteger('options.parallel', options.parallel, 1, MAX_ASK);
     if (options.seed !== undefined) checkInteger('options.seed', options.seed, 0);
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', options.signal);
     checkSearchSpace('options.space', options.space);
