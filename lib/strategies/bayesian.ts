@@ -100,6 +100,13 @@ const LENGTH_SCALE_FACTORS = [0.25, 0.5, 1, 2, 4, 8, 16];
 const NOISE_RATIOS = [1e-3, 1e-2, 0.1, 0.3, 1];
 /** Results between scans of the whole hyper-parameter grid (a hill climb on it otherwise). */
 const FULL_GRID_EVERY = 10;
+/**
+ * The most observations the GP is fitted on (its cost grows with their cube): beyond it, the best
+ * half by score and the most recent others. Runs of up to this many evaluations are unaffected.
+ */
+const MAX_FIT = 256;
+/** Results at one number of epochs before a multi-fidelity fit uses only that fidelity. */
+const FIDELITY_POINTS = 8;
 
 interface Told<A> {
   arch: A;
@@ -126,6 +133,8 @@ interface State<A> {
   rng: number;
   seen: string[];
   observations: Told<A>[];
+  /** Per observation, the epochs its score was measured at (null without a scheduler). */
+  epochs: (number | null)[];
   pending: { arch: A; hash: string }[];
   proposed: number;
   hyper: Hyper | null;
@@ -187,6 +196,8 @@ export class BayesianOptimization<A> implements Strategy<A> {
   private readonly seen = new Set<string>();
   private observations: Entry<A>[] = [];
   private scores: (number | null)[] = [];
+  /** The epochs each score was measured at, under a multi-fidelity scheduler (undefined otherwise). */
+  private epochs: (number | undefined)[] = [];
   private readonly observed = new Set<string>();
   /** Asked and not yet told, in the order asked. */
   private pending: Entry<A>[] = [];
@@ -269,18 +280,41 @@ export class BayesianOptimization<A> implements Strategy<A> {
     out.push(e);
   }
 
+  /**
+   * The observations the GP is fitted on: under a multi-fidelity scheduler, those at the most epochs
+   * with at least FIDELITY_POINTS results (scores at different epochs do not compare); at most MAX_FIT.
+   */
+  private fitSet(): number[] {
+    let use = this.observations.map((_, i) => i);
+    if (this.epochs.some((e) => e !== undefined)) {
+      const counts = new Map<number, number>();
+      for (const e of this.epochs) counts.set(e ?? 0, (counts.get(e ?? 0) ?? 0) + 1);
+      const level = Math.max(-1, ...[...counts].filter(([, c]) => c >= FIDELITY_POINTS).map(([e]) => e));
+      if (level >= 0) use = use.filter((i) => (this.epochs[i] ?? 0) === level);
+    }
+    if (use.length <= MAX_FIT) return use;
+    const byScore = [...use].sort((a, b) => (this.scores[b] ?? -Infinity) - (this.scores[a] ?? -Infinity) || a - b);
+    const keep = new Set(byScore.slice(0, MAX_FIT / 2));
+    for (let i = use.length - 1; i >= 0 && keep.size < MAX_FIT; i--) keep.add(use[i]!);
+    return use.filter((i) => keep.has(i));
+  }
+
   /** Fits the GP to the results so far (re-selecting hyper-parameters when due). */
   private fit(): Model {
-    const n = this.observations.length;
+    const subset = this.fitSet();
+    const n = subset.length;
+    // Hyper-parameters are re-selected by the number of results told, whatever the subset.
+    const told = this.observations.length;
+    const scores = subset.map((i) => this.scores[i]!);
     let min = Infinity;
-    for (const s of this.scores) if (s !== null && s < min) min = s;
+    for (const s of scores) if (s !== null && s < min) min = s;
     // A failed evaluation counts as the worst result so far, so the surrogate steers away from it.
-    const raw = this.scores.map((s) => (s === null ? min : s));
+    const raw = scores.map((s) => (s === null ? min : s));
     const y = this.targets === 'rank' ? rankTargets(raw) : standardTargets(raw);
     let best = -Infinity;
     for (const v of y) if (v > best) best = v;
 
-    const codes = this.observations.map((e) => e.code);
+    const codes = subset.map((i) => this.observations[i]!.code);
     const h = new Float64Array(n * n);
     let meanH = 0;
     for (let i = 0; i < n; i++) {
@@ -297,7 +331,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
     const fill = (lengthScale: number) => {
       for (let i = 0; i < n * n; i++) c[i] = this.correlationAt(h[i]!, lengthScale);
     };
-    if (this.hyper === null || n - this.hyper.fittedAt >= this.o.refitEvery) {
+    if (this.hyper === null || told - this.hyper.fittedAt >= this.o.refitEvery) {
       // Log marginal likelihood over the (length scale × noise ratio) grid: all of it now and then,
       // otherwise a hill climb from the last choice, which is where the optimum usually stays.
       const work = new Float64Array(n * n);
@@ -316,13 +350,13 @@ export class BayesianOptimization<A> implements Strategy<A> {
       };
       let li = this.hyper?.lengthIndex ?? 0;
       let gi = this.hyper?.noiseIndex ?? 0;
-      if (this.hyper === null || n - this.hyper.gridAt >= FULL_GRID_EVERY) {
+      if (this.hyper === null || told - this.hyper.gridAt >= FULL_GRID_EVERY) {
         for (let a = 0; a < LENGTH_SCALE_FACTORS.length; a++) {
           for (let b = 0; b < NOISE_RATIOS.length; b++) {
             if (ll(a, b) > ll(li, gi)) [li, gi] = [a, b];
           }
         }
-        this.hyper = { lengthIndex: li, noiseIndex: gi, fittedAt: n, gridAt: n };
+        this.hyper = { lengthIndex: li, noiseIndex: gi, fittedAt: told, gridAt: told };
       } else {
         for (let moved = true; moved; ) {
           moved = false;
@@ -333,7 +367,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
             }
           }
         }
-        this.hyper = { ...this.hyper, lengthIndex: li, noiseIndex: gi, fittedAt: n };
+        this.hyper = { ...this.hyper, lengthIndex: li, noiseIndex: gi, fittedAt: told };
       }
     }
     const lengthScale = LENGTH_SCALE_FACTORS[this.hyper.lengthIndex]! * meanH;
@@ -530,10 +564,20 @@ export class BayesianOptimization<A> implements Strategy<A> {
       this.seen.add(r.hash);
       const i = this.pending.findIndex((e) => e.hash === r.hash);
       const e = i >= 0 ? this.pending.splice(i, 1)[0]! : undefined;
-      if (this.observed.has(r.hash)) continue;
+      const score = r.score === null || !Number.isFinite(r.score) ? null : r.score;
+      if (this.observed.has(r.hash)) {
+        // A promoted architecture's result at more epochs replaces its earlier one.
+        const k = r.epochs === undefined ? -1 : this.observations.findIndex((o) => o.hash === r.hash);
+        if (k >= 0 && (this.epochs[k] ?? 0) < r.epochs!) {
+          this.scores[k] = score;
+          this.epochs[k] = r.epochs;
+        }
+        continue;
+      }
       this.observed.add(r.hash);
       this.observations.push(e ?? this.entry(r.arch, r.hash));
-      this.scores.push(r.score === null || !Number.isFinite(r.score) ? null : r.score);
+      this.scores.push(score);
+      this.epochs.push(r.epochs);
     }
   }
 
@@ -542,6 +586,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
       rng: this.rng.getState(),
       seen: [...this.seen],
       observations: this.observations.map((e, i) => ({ arch: e.arch, hash: e.hash, score: this.scores[i]! })),
+      epochs: this.epochs.map((e) => e ?? null),
       pending: this.pending.map((e) => ({ arch: e.arch, hash: e.hash })),
       proposed: this.proposed,
       hyper: this.hyper,
@@ -557,6 +602,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
         rng: 'uint32',
         seen: ['string'],
         observations: [{ arch: 'arch', hash: 'string', score: nullable('number') }],
+        epochs: [nullable('count')],
         pending: [{ arch: 'arch', hash: 'string' }],
         proposed: 'count',
         hyper: nullable({ lengthIndex: 'count', noiseIndex: 'count', fittedAt: 'count', gridAt: 'count' }),
@@ -572,6 +618,10 @@ export class BayesianOptimization<A> implements Strategy<A> {
     for (const h of s.seen) this.seen.add(h);
     this.observations = s.observations.map((o) => this.entry(o.arch, o.hash));
     this.scores = s.observations.map((o) => o.score);
+    if (s.epochs.length !== s.observations.length) {
+      throw new RangeError(`Expected state.epochs to hold one entry per observation (${s.observations.length}) but received ${s.epochs.length}`);
+    }
+    this.epochs = s.epochs.map((e) => e ?? undefined);
     this.observed.clear();
     for (const o of s.observations) this.observed.add(o.hash);
     this.pending = s.pending.map((p) => this.entry(p.arch, p.hash));

@@ -204,3 +204,21 @@ test.serial('time to propose one NB201 architecture after 150 evaluations (print
   t.is(next.length, 1);
   t.log(`one proposal after 150 evaluations: ${ms.toFixed(1)} ms`);
 });
+
+test('under a scheduler, a promoted architecture\'s result at more epochs replaces its earlier one', (t) => {
+  const space = toySpace();
+  const bo = new BayesianOptimization<Toy>({ space, seed: 1 });
+  const [a, b] = bo.ask(2);
+  bo.tell([
+    { arch: a!, hash: space.hash(a!), score: 0.2, epochs: 1 },
+    { arch: b!, hash: space.hash(b!), score: 0.4, epochs: 1 },
+  ]);
+  bo.tell([{ arch: a!, hash: space.hash(a!), score: 0.9, epochs: 3 }]);
+  bo.tell([{ arch: a!, hash: space.hash(a!), score: 0.1, epochs: 2 }]); // older news: ignored
+  const state = bo.stateDict() as { observations: { hash: string; score: number }[]; epochs: (number | null)[] };
+  t.deepEqual(state.observations.map((o) => o.score), [0.9, 0.4]);
+  t.deepEqual(state.epochs, [3, 1]);
+  const copy = new BayesianOptimization<Toy>({ space, seed: 1 });
+  copy.loadStateDict(state);
+  t.deepEqual(copy.stateDict(), state);
+});
