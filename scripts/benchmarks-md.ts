@@ -146,7 +146,9 @@ if (curves.length === 0) {
 search reads validation accuracy after the epochs a scheduler asks for, and each run is reported by
 the **test** accuracy after full training of its best-by-validation architecture (at the most epochs
 it reached). A query at e epochs costs e candidate-epochs (a promotion only those after the trial it
-continues); every run has ${r.budget} candidate-epochs, ${r.seeds} seeds. Test accuracy in %.
+continues); every run has ${r.budget} candidate-epochs, ${r.seeds} seeds. Test accuracy in %. Under
+\`bohb\` new candidates come from the scheduler's own per-fidelity model, so the strategy does not
+matter there (its rows are the same run twice).
 
 | strategy + scheduler | test @ ${r.budget / 2} epochs | test @ ${r.budget} epochs (mean ± std) | Δ vs random, full fidelity (95%) | candidate-epochs to random's final |
 | --- | --- | --- | --- | --- |
