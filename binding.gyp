@@ -11,6 +11,7 @@
         "native/core/loss.cc",
         "native/core/optimizer.cc",
         "native/core/trainer.cc",
+        "native/core/proxies.cc",
         "native/core/mcts.cc",
         "native/cpu/gemm.cc",
         "native/cpu/gemm_avx512.cc",

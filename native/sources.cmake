@@ -10,6 +10,7 @@ set(NASX_CORE_SOURCES
   ${_nasx_native}/core/loss.cc
   ${_nasx_native}/core/optimizer.cc
   ${_nasx_native}/core/trainer.cc
+  ${_nasx_native}/core/proxies.cc
   ${_nasx_native}/core/mcts.cc
 )
 set(NASX_CPU_SOURCES

@@ -102,6 +102,30 @@ NetworkLayout layout_network(const Plan& plan, int max_batch) {
   return l;
 }
 
+std::int64_t network_gemm_workspace_bytes(const Plan& plan, int batch, const Backend& backend) {
+  std::int64_t most = 0;
+  auto gemm = [&](std::int64_t m, std::int64_t n, std::int64_t k) {
+    most = std::max(most, backend.gemm_workspace_bytes(static_cast<int>(m), static_cast<int>(n), static_cast<int>(k)));
+  };
+  for (const PlannedNode& n : plan.nodes) {
+    const Shape in = n.in_shapes[0];
+    if (n.spec.op == OpKind::Dense) {
+      gemm(batch, n.spec.units, in.size());
+      gemm(in.size(), n.spec.units, batch);
+      gemm(batch, in.size(), n.spec.units);
+    } else if (n.spec.op == OpKind::Conv2d) {
+      const std::int64_t hw = static_cast<std::int64_t>(n.out.h) * n.out.w;
+      const std::int64_t kkc = static_cast<std::int64_t>(n.spec.kernel) * n.spec.kernel * in.c;
+      // im2col chunks hold at most the whole batch.
+      const std::int64_t rows = hw * batch;
+      gemm(rows, n.spec.filters, kkc);
+      gemm(kkc, n.spec.filters, rows);
+      gemm(rows, kkc, n.spec.filters);
+    }
+  }
+  return most;
+}
+
 Network::Network(Plan plan, int max_batch, Backend& backend)
     : plan_(std::move(plan)), max_batch_(max_batch < 1 ? 1 : max_batch), backend_(backend) {
   const NetworkLayout l = layout_network(plan_, max_batch_);

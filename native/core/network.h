@@ -39,6 +39,9 @@ struct NetworkLayout {
 // whether the kernels can index them), so that memory is known before anything is allocated.
 NetworkLayout layout_network(const Plan& plan, int max_batch);
 
+// The largest scratch any GEMM of the network's forward and backward passes asks `backend` for.
+std::int64_t network_gemm_workspace_bytes(const Plan& plan, int batch, const Backend& backend);
+
 // A buffer left uninitialised when allocated: every kernel writes its part of an activation, gradient
 // or scratch buffer before reading it, so building a network touches no memory, and its pages are
 // first faulted in by the training step (where cancellation is checked), not by the constructor.
@@ -81,6 +84,12 @@ class Network {
   // updates the running ones) and dropout drawn from `rng`; inference mode uses running statistics and
   // no dropout. Returns the output, batch × output_size, valid until the next call.
   const float* forward(const float* x, int batch, bool training, Rng* rng, Team* team);
+
+  // After forward (and backward): node i's output, what it read, and d(loss)/d(its output); each holds
+  // batch × that tensor's per-sample size values, valid until the next pass (for proxies).
+  const float* node_output(size_t i) const { return buf_[i].out.data(); }
+  const float* node_input(size_t i) const { return out_of(plan_.nodes[i].spec.inputs[0], last_input_); }
+  const float* node_grad(size_t i) const { return buf_[i].grad.data(); }
 
   // Back-propagates d(loss)/d(output) of the last forward pass. Overwrites grads(); when dx is not null,
   // writes d(loss)/d(input) there (batch × input size).

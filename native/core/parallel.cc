@@ -1,5 +1,6 @@
 #include "parallel.h"
 
+#include <algorithm>
 #include <exception>
 #include <string>
 #include <system_error>
@@ -36,6 +37,48 @@ std::thread start_thread(std::function<void()> fn, int index, int count) {
     throw CoreError("threads", "could not start thread " + std::to_string(index + 1) + " of " + std::to_string(count) +
                                    " (" + e.what() + "); use fewer threads");
   }
+}
+
+void for_each_on_workers(int k, int threads, const std::atomic<bool>* cancel, const std::function<void(int, Team*)>& fn) {
+  if (k <= 0) return;
+  if (threads <= 0) threads = hardware_threads();
+  const int workers = std::min(k, threads);
+  auto team_size = [&](int w) { return k >= threads ? 1 : threads / k + (w < threads % k ? 1 : 0); };
+  std::vector<std::unique_ptr<Team>> teams;
+  for (int w = 0; w < workers; ++w) {
+    teams.push_back(make_team(team_size(w)));
+    teams.back()->set_cancel(cancel);
+  }
+  std::atomic<int> next{0};
+  std::mutex go_mu;
+  std::condition_variable go_cv;
+  int go = 0;  // 0: wait, 1: run, -1: give up
+  auto work = [&](int w) {
+    {
+      std::unique_lock<std::mutex> lock(go_mu);
+      go_cv.wait(lock, [&] { return go != 0; });
+      if (go < 0) return;
+    }
+    for (int i = next.fetch_add(1); i < k; i = next.fetch_add(1)) fn(i, teams[static_cast<size_t>(w)].get());
+  };
+  auto release = [&](int value) {
+    {
+      std::lock_guard<std::mutex> lock(go_mu);
+      go = value;
+    }
+    go_cv.notify_all();
+  };
+  std::vector<std::thread> pool;
+  try {
+    for (int w = 1; w < workers; ++w) pool.push_back(start_thread([&work, w] { work(w); }, w, workers));
+  } catch (...) {
+    release(-1);
+    for (auto& t : pool) t.join();
+    throw;
+  }
+  release(1);
+  work(0);
+  for (auto& t : pool) t.join();
 }
 
 std::unique_ptr<Team> make_team(int size) {

@@ -92,6 +92,13 @@ int hardware_threads();
 // A team of `size` threads (a SerialTeam for 1). Throws CoreError("threads", ...) as ThreadTeam does.
 std::unique_ptr<Team> make_team(int size);
 
+// Runs fn(i, team) for i in [0, k) on a pool of min(k, threads) workers (threads 0: every hardware
+// thread), each with its own team: with fewer items than threads, each item's kernels get a team of
+// several threads. Items are taken in order as workers free up. Every thread is started before any
+// work, so a system refusing threads throws CoreError("threads", ...) with nothing run. Teams check
+// `cancel`. fn must not throw.
+void for_each_on_workers(int k, int threads, const std::atomic<bool>* cancel, const std::function<void(int, Team*)>& fn);
+
 // Starts a thread running fn; a refusal by the system becomes CoreError("threads", ...) whose message
 // says which thread of how many could not be started and why.
 std::thread start_thread(std::function<void()> fn, int index, int count);

@@ -90,31 +90,6 @@ struct JobContext {
   const ProgressFn& progress;
 };
 
-// The largest scratch any GEMM of the network asks the backend for.
-std::int64_t gemm_workspace_bytes(const Plan& plan, int batch, const Backend& backend) {
-  std::int64_t most = 0;
-  auto gemm = [&](std::int64_t m, std::int64_t n, std::int64_t k) {
-    most = std::max(most, backend.gemm_workspace_bytes(static_cast<int>(m), static_cast<int>(n), static_cast<int>(k)));
-  };
-  for (const PlannedNode& n : plan.nodes) {
-    const Shape in = n.in_shapes[0];
-    if (n.spec.op == OpKind::Dense) {
-      gemm(batch, n.spec.units, in.size());
-      gemm(in.size(), n.spec.units, batch);
-      gemm(batch, in.size(), n.spec.units);
-    } else if (n.spec.op == OpKind::Conv2d) {
-      const std::int64_t hw = static_cast<std::int64_t>(n.out.h) * n.out.w;
-      const std::int64_t kkc = static_cast<std::int64_t>(n.spec.kernel) * n.spec.kernel * in.c;
-      // im2col chunks hold at most the whole batch.
-      const std::int64_t rows = hw * batch;
-      gemm(rows, n.spec.filters, kkc);
-      gemm(kkc, n.spec.filters, rows);
-      gemm(rows, kkc, n.spec.filters);
-    }
-  }
-  return most;
-}
-
 // The peak bytes one candidate's training holds: the network's buffers, the optimizer's moments, GEMM
 // scratch, the minibatch buffers, its epoch permutation and, when kept, the copy of its weights.
 std::int64_t candidate_bytes(const Plan& plan, const NetworkLayout& layout, const OptimizerConfig& cfg, const JobContext& job,
@@ -125,7 +100,7 @@ std::int64_t candidate_bytes(const Plan& plan, const NetworkLayout& layout, cons
   constexpr std::int64_t f = sizeof(float);
   std::int64_t bytes = layout.bytes();
   bytes += Optimizer::state_floats(cfg, plan) * f;
-  bytes += gemm_workspace_bytes(plan, o.batch_size, backend);
+  bytes += network_gemm_workspace_bytes(plan, o.batch_size, backend);
   bytes += bs * d.input.size() * f;                                 // gathered minibatch
   if (job.resampler) bytes += bs * job.input.size() * f;            // its resampled copy
   bytes += bs * (d.task == Task::Classification ? 4 : d.output_size * f) + bs * d.output_size * f;  // targets, d(loss)/d(output)
@@ -428,49 +403,10 @@ std::vector<CandidateResult> train_candidates(const std::vector<Candidate>& arch
   const int k = static_cast<int>(archs.size());
   std::vector<CandidateResult> results(static_cast<size_t>(k));
   if (k == 0) return results;
-  const int threads = options.threads > 0 ? options.threads : hardware_threads();
-  const int workers = std::min(k, threads);
-  // With fewer candidates than threads, each candidate gets a team of threads for its kernels.
-  auto team_size = [&](int w) { return k >= threads ? 1 : threads / k + (w < threads % k ? 1 : 0); };
-  // Every thread is started before any work, so that a refusal by the system fails the job cleanly.
-  std::vector<std::unique_ptr<Team>> teams;
-  for (int w = 0; w < workers; ++w) {
-    teams.push_back(make_team(team_size(w)));
-    teams.back()->set_cancel(cancel);
-  }
-  std::atomic<int> next{0};
-  std::mutex go_mu;
-  std::condition_variable go_cv;
-  int go = 0;  // 0: wait, 1: run, -1: give up
-  auto work = [&](int w) {
-    {
-      std::unique_lock<std::mutex> lock(go_mu);
-      go_cv.wait(lock, [&] { return go != 0; });
-      if (go < 0) return;
-    }
-    for (int i = next.fetch_add(1); i < k; i = next.fetch_add(1)) {
-      CandidateRun run(i, archs[static_cast<size_t>(i)], job, results[static_cast<size_t>(i)]);
-      run.run(teams[static_cast<size_t>(w)].get(), cpu_backend());
-    }
-  };
-  std::vector<std::thread> pool;
-  auto release = [&](int value) {
-    {
-      std::lock_guard<std::mutex> lock(go_mu);
-      go = value;
-    }
-    go_cv.notify_all();
-  };
-  try {
-    for (int w = 1; w < workers; ++w) pool.push_back(start_thread([&work, w] { work(w); }, w, workers));
-  } catch (...) {
-    release(-1);
-    for (auto& t : pool) t.join();
-    throw;
-  }
-  release(1);
-  work(0);
-  for (auto& t : pool) t.join();
+  for_each_on_workers(k, options.threads, cancel, [&](int i, Team* team) {
+    CandidateRun run(i, archs[static_cast<size_t>(i)], job, results[static_cast<size_t>(i)]);
+    run.run(team, cpu_backend());
+  });
   return results;
 }
 
