@@ -330,7 +330,7 @@ function engineArrays(data: Dataset): unknown[] {
  * The engine's own copy of `data`: training never reads the caller's typed arrays, so detaching or
  * transferring them while it runs is harmless.
  */
-function engineData(data: Dataset): NativeDataset {
+export function engineData(data: Dataset): NativeDataset {
   const arrays = engineArrays(data);
   const known = engineCopies.get(data);
   if (known && known.arrays.every((a, i) => a === arrays[i])) return known.copy;
@@ -346,6 +346,6 @@ function engineData(data: Dataset): NativeDataset {
   return copy;
 }
 
-function isDataset(d: unknown): d is Dataset {
+export function isDataset(d: unknown): d is Dataset {
   return typeof d === 'object' && d !== null && 'train' in d && 'inputShape' in d && 'task' in d;
 }

@@ -154,6 +154,8 @@ export interface NativeNetwork {
   setState(values: Float32Array[]): void;
   forward(x: Float32Array, batch: number, training: boolean, seed?: number): Float32Array;
   backward(dOutput: Float32Array, wantInputGrad: boolean): { params: Float32Array[]; input?: Float32Array };
+  /** The zero-cost proxies of the network as it is, on `count` labelled samples (uses up its statistics). */
+  proxies(x: Float32Array, labels: Int32Array, count: number): NativeProxyScores;
 }
 
 export interface NativeOptimizerConfig {
@@ -233,7 +235,33 @@ export interface NativeMemoryInfo {
   heldBytes: number;
 }
 
+/** The zero-cost proxies of one untrained network (NaN when not finite). */
+export interface NativeProxyScores {
+  gradNorm: number;
+  snip: number;
+  fisher: number;
+  synflow: number;
+  jacov: number;
+  naswot: number;
+}
+
+export interface NativeProxyResult {
+  status: NativeResult['status'];
+  error?: string;
+  params: number;
+  flops: number;
+  memoryBytes: number;
+  scores: NativeProxyScores;
+  seconds: number;
+}
+
 export interface NativeBinding {
+  /** Zero-cost proxies of each candidate at initialisation, on one minibatch, on engine threads. */
+  scoreProxies(
+    candidates: { nodes: NativeNode[] }[],
+    data: NativeTrainData | NativeDataset,
+    options?: { batchSize?: number; seed?: number; threads?: number; maxMemory?: number },
+  ): Promise<NativeProxyResult[]>;
   /** Copies a data set into engine memory (validated as `train` validates it). */
   Dataset: new (data: NativeTrainData) => NativeDataset;
   memoryInfo(): NativeMemoryInfo;

@@ -18,6 +18,7 @@
 #include "../core/optimizer.h"
 #include "../core/parallel.h"
 #include "../core/plan.h"
+#include "../core/proxies.h"
 #include "../core/trainer.h"
 #include "../cpu/kernels.h"
 #include "convert.h"
@@ -196,6 +197,58 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
   return handle;
 }
 
+// scoreProxies(candidates: { nodes }[], data: Dataset | data object, options) -> Promise<results>, on an
+// engine thread: the zero-cost proxies of each candidate at initialisation (core/proxies.h).
+Napi::Value ScoreProxies(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) throw_type(env, "archs", "an array of architectures", info[0]);
+  Napi::Array list = info[0].As<Napi::Array>();
+  auto archs = std::make_shared<std::vector<Candidate>>();
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const std::string name = "archs[" + std::to_string(i) + "]";
+    Candidate c;
+    c.nodes = get_nodes(get_object(list.Get(i), name).Get("nodes"), name + ".nodes");
+    archs->push_back(std::move(c));
+  }
+  auto options = std::make_shared<ProxyOptions>();
+  if (!info[2].IsUndefined()) {
+    Napi::Object o = get_object(info[2], "options");
+    options->batch_size = get_int(o, "batchSize", "options", 1, 256, 64);
+    options->seed = static_cast<std::uint64_t>(get_number(o, "seed", "options", 0, 9007199254740991.0, 0));
+    options->threads = get_int(o, "threads", "options", 0, 1024, 0);
+    options->max_memory = static_cast<std::int64_t>(get_number(o, "maxMemory", "options", 1 << 20, 9007199254740991.0, 0));
+  }
+  std::shared_ptr<const DataStore> store = DatasetHandle::from(info[1], "data");
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  return addon_state(env).threads.start(env, "nasx.scoreProxies", Napi::Function(), cancel,
+                                        [archs, options, store, cancel](const Post&) -> ResultBuilder {
+    auto results = std::make_shared<std::vector<ProxyResult>>(score_proxies(*archs, store->data(), *options, cancel.get()));
+    return [results](Napi::Env env) -> Napi::Value {
+      Napi::Array out = Napi::Array::New(env, results->size());
+      for (size_t i = 0; i < results->size(); ++i) {
+        const ProxyResult& r = (*results)[i];
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("status", status_name(r.status));
+        if (!r.error.empty()) o.Set("error", r.error);
+        o.Set("params", Napi::Number::New(env, static_cast<double>(r.params)));
+        o.Set("flops", Napi::Number::New(env, static_cast<double>(r.flops)));
+        o.Set("memoryBytes", Napi::Number::New(env, static_cast<double>(r.memory_bytes)));
+        Napi::Object scores = Napi::Object::New(env);
+        scores.Set("gradNorm", r.grad_norm);
+        scores.Set("snip", r.snip);
+        scores.Set("fisher", r.fisher);
+        scores.Set("synflow", r.synflow);
+        scores.Set("jacov", r.jacov);
+        scores.Set("naswot", r.naswot);
+        o.Set("scores", scores);
+        o.Set("seconds", r.seconds);
+        out.Set(static_cast<uint32_t>(i), o);
+      }
+      return out;
+    };
+  });
+}
+
 // plan(nodes, inputShape, outputSize) -> { params, flops, nodes: [{ name, op, inputs, outputShape }] }
 Napi::Value PlanNetwork(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -241,7 +294,8 @@ class NetworkHandle final : public Napi::ObjectWrap<NetworkHandle> {
                         InstanceMethod<&NetworkHandle::Guarded<&NetworkHandle::SetParams>>("setParams"),
                         InstanceMethod<&NetworkHandle::Guarded<&NetworkHandle::SetState>>("setState"),
                         InstanceMethod<&NetworkHandle::Guarded<&NetworkHandle::Forward>>("forward"),
-                        InstanceMethod<&NetworkHandle::Guarded<&NetworkHandle::Backward>>("backward")});
+                        InstanceMethod<&NetworkHandle::Guarded<&NetworkHandle::Backward>>("backward"),
+                        InstanceMethod<&NetworkHandle::Guarded<&NetworkHandle::Proxies>>("proxies")});
   }
 
   // new Network(nodes, inputShape, outputSize, maxBatch, seed)
@@ -345,6 +399,35 @@ class NetworkHandle final : public Napi::ObjectWrap<NetworkHandle> {
       std::copy(dx.begin(), dx.end(), in.Data());
       o.Set("input", in);
     }
+    return o;
+  }
+
+  // proxies(x: Float32Array, labels: Int32Array, count) -> { gradNorm, snip, fisher, synflow, jacov, naswot }
+  // of the network as it is, on `count` samples (classification; its statistics and gradients are used up).
+  Napi::Value Proxies(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object args = Napi::Object::New(env);
+    args.Set("count", info[2]);
+    const int count = get_int(args, "count", "", 1, net_->max_batch(), 0, true);
+    Napi::Float32Array x = get_f32(info[0], "x", count * net_->plan().input.size());
+    if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw_type(env, "labels", "an Int32Array", info[1]);
+    Napi::Int32Array labels = info[1].As<Napi::Int32Array>();
+    if (static_cast<int>(labels.ElementLength()) != count) throw_range(env, "labels", "an Int32Array of length " + std::to_string(count), info[1]);
+    for (int i = 0; i < count; ++i)
+      if (labels[static_cast<size_t>(i)] < 0 || labels[static_cast<size_t>(i)] >= net_->plan().output_size)
+        throw_range(env, "labels", "class indices between 0 and " + std::to_string(net_->plan().output_size - 1), info[1]);
+    const std::vector<float> xs(x.Data(), x.Data() + x.ElementLength());
+    const std::vector<std::int32_t> ys(labels.Data(), labels.Data() + count);
+    SerialTeam team;
+    const ProxyScores p = network_proxies(*net_, ProxyBatch{xs.data(), ys.data(), nullptr, count, Task::Classification}, 0, &team, cpu_backend());
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("gradNorm", p.grad_norm);
+    o.Set("snip", p.snip);
+    o.Set("fisher", p.fisher);
+    o.Set("synflow", p.synflow);
+    o.Set("jacov", p.jacov);
+    o.Set("naswot", p.naswot);
     return o;
   }
 
@@ -497,6 +580,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fmaPeak", Napi::Function::New(env, guarded_entry<FmaPeak>, "fmaPeak"));
   exports.Set("gemmBenchmark", Napi::Function::New(env, guarded_entry<GemmBenchmark>, "gemmBenchmark"));
   exports.Set("memoryInfo", Napi::Function::New(env, guarded_entry<MemoryInfo>, "memoryInfo"));
+  exports.Set("scoreProxies", Napi::Function::New(env, guarded_entry<ScoreProxies>, "scoreProxies"));
   exports.Set("Network", NetworkHandle::Define(env));
   Napi::Function dataset = DatasetHandle::Define(env);
   state->dataset_class = Napi::Persistent(dataset);
