@@ -166,27 +166,34 @@ class ProxyPass {
     const std::vector<float> ones(static_cast<size_t>(b) * static_cast<size_t>(net.plan().output_size), 1.0f);
     std::vector<float> dx(static_cast<size_t>(b * in));
     net.backward(ones.data(), dx.data(), team);  // on the training-mode pass of loss_proxies
-    std::vector<double> mean(static_cast<size_t>(b)), norm(static_cast<size_t>(b));
-    for (int s = 0; s < b; ++s) {
+    // Centre each sample's Jacobian, then the dot products, in double: the score's 1/(λ + 1e-5) terms
+    // magnify the rounding of near-singular correlations.
+    std::vector<double> z(dx.size());
+    std::vector<double> norm(static_cast<size_t>(b));
+    for (int p = 0; p < b; ++p) {
+      const float* row = dx.data() + static_cast<std::int64_t>(p) * in;
       double m = 0;
-      for (std::int64_t j = 0; j < in; ++j) m += dx[static_cast<size_t>(s * in + j)];
-      mean[static_cast<size_t>(s)] = m / static_cast<double>(in);
+      for (std::int64_t j = 0; j < in; ++j) m += row[j];
+      m /= static_cast<double>(in);
       double v = 0;
       for (std::int64_t j = 0; j < in; ++j) {
-        const double c = dx[static_cast<size_t>(s * in + j)] - mean[static_cast<size_t>(s)];
+        const double c = row[j] - m;
+        z[static_cast<size_t>(p * in + j)] = c;
         v += c * c;
       }
-      norm[static_cast<size_t>(s)] = std::sqrt(v);
+      norm[static_cast<size_t>(p)] = std::sqrt(v);
     }
     std::vector<double> corr(static_cast<size_t>(b) * static_cast<size_t>(b));
-    for (int p = 0; p < b; ++p)
+    for (int p = 0; p < b; ++p) {
+      team->check_cancel();
+      const double* zp = z.data() + static_cast<std::int64_t>(p) * in;
       for (int q = 0; q <= p; ++q) {
-        double c = 0;
-        for (std::int64_t j = 0; j < in; ++j)
-          c += (dx[static_cast<size_t>(p * in + j)] - mean[static_cast<size_t>(p)]) * (dx[static_cast<size_t>(q * in + j)] - mean[static_cast<size_t>(q)]);
-        c /= norm[static_cast<size_t>(p)] * norm[static_cast<size_t>(q)];
-        corr[static_cast<size_t>(p * b + q)] = corr[static_cast<size_t>(q * b + p)] = c;
+        const double* zq = z.data() + static_cast<std::int64_t>(q) * in;
+        double dot = 0;
+        for (std::int64_t j = 0; j < in; ++j) dot += zp[j] * zq[j];
+        corr[static_cast<size_t>(p * b + q)] = corr[static_cast<size_t>(q * b + p)] = dot / (norm[static_cast<size_t>(p)] * norm[static_cast<size_t>(q)]);
       }
+    }
     for (double c : corr)
       if (!std::isfinite(c)) return kNaN;
     constexpr double k = 1e-5;
@@ -280,40 +287,91 @@ ProxyScores network_proxies(Network& net, const ProxyBatch& batch, std::uint64_t
 }
 
 std::vector<double> symmetric_eigenvalues(std::vector<double> a, int n) {
-  // Cyclic Jacobi: rotate away each off-diagonal element until they are all negligible.
-  for (int sweep = 0; sweep < 100; ++sweep) {
-    double off = 0, total = 0;
-    for (int p = 0; p < n; ++p)
-      for (int q = 0; q < n; ++q) {
-        const double v = a[static_cast<size_t>(p * n + q)] * a[static_cast<size_t>(p * n + q)];
-        total += v;
-        if (p != q) off += v;
-      }
-    if (off <= 1e-22 * std::max(total, 1e-300)) break;
-    for (int p = 0; p < n - 1; ++p)
-      for (int q = p + 1; q < n; ++q) {
-        const double apq = a[static_cast<size_t>(p * n + q)];
-        if (std::fabs(apq) < 1e-300) continue;
-        const double app = a[static_cast<size_t>(p * n + p)], aqq = a[static_cast<size_t>(q * n + q)];
-        const double theta = (aqq - app) / (2 * apq);
-        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
-        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
-        for (int k = 0; k < n; ++k) {
-          const double akp = a[static_cast<size_t>(k * n + p)], akq = a[static_cast<size_t>(k * n + q)];
-          a[static_cast<size_t>(k * n + p)] = c * akp - s * akq;
-          a[static_cast<size_t>(k * n + q)] = s * akp + c * akq;
+  // Householder reduction to tridiagonal form (diagonal d, off-diagonal e), then the implicit QL
+  // iteration with Wilkinson-style shifts: O(n³) once, where cyclic Jacobi needs several sweeps.
+  auto at = [&](int r, int c) -> double& { return a[static_cast<size_t>(r) * static_cast<size_t>(n) + static_cast<size_t>(c)]; };
+  std::vector<double> d(static_cast<size_t>(n)), e(static_cast<size_t>(n), 0.0);
+  for (int i = n - 1; i > 0; --i) {
+    const int l = i - 1;
+    double h = 0;
+    if (l > 0) {
+      double scale = 0;
+      for (int k = 0; k <= l; ++k) scale += std::fabs(at(i, k));
+      if (scale == 0) {
+        e[static_cast<size_t>(i)] = at(i, l);
+      } else {
+        for (int k = 0; k <= l; ++k) {
+          at(i, k) /= scale;
+          h += at(i, k) * at(i, k);
         }
-        for (int k = 0; k < n; ++k) {
-          const double apk = a[static_cast<size_t>(p * n + k)], aqk = a[static_cast<size_t>(q * n + k)];
-          a[static_cast<size_t>(p * n + k)] = c * apk - s * aqk;
-          a[static_cast<size_t>(q * n + k)] = s * apk + c * aqk;
+        double f = at(i, l);
+        double g = f >= 0 ? -std::sqrt(h) : std::sqrt(h);
+        e[static_cast<size_t>(i)] = scale * g;
+        h -= f * g;
+        at(i, l) = f - g;
+        f = 0;
+        for (int j = 0; j <= l; ++j) {
+          g = 0;
+          for (int k = 0; k <= j; ++k) g += at(j, k) * at(i, k);
+          for (int k = j + 1; k <= l; ++k) g += at(k, j) * at(i, k);
+          e[static_cast<size_t>(j)] = g / h;
+          f += e[static_cast<size_t>(j)] * at(i, j);
+        }
+        const double hh = f / (h + h);
+        for (int j = 0; j <= l; ++j) {
+          f = at(i, j);
+          g = e[static_cast<size_t>(j)] - hh * f;
+          e[static_cast<size_t>(j)] = g;
+          for (int k = 0; k <= j; ++k) at(j, k) -= f * e[static_cast<size_t>(k)] + g * at(i, k);
         }
       }
+    } else {
+      e[static_cast<size_t>(i)] = at(i, l);
+    }
   }
-  std::vector<double> out(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) out[static_cast<size_t>(i)] = a[static_cast<size_t>(i * n + i)];
-  std::sort(out.begin(), out.end());
-  return out;
+  for (int i = 0; i < n; ++i) d[static_cast<size_t>(i)] = at(i, i);
+  for (int i = 1; i < n; ++i) e[static_cast<size_t>(i - 1)] = e[static_cast<size_t>(i)];
+  if (n > 0) e[static_cast<size_t>(n - 1)] = 0;
+  for (int l = 0; l < n; ++l) {
+    for (int iter = 0; iter < 60; ++iter) {
+      int m = l;
+      for (; m < n - 1; ++m) {
+        const double dd = std::fabs(d[static_cast<size_t>(m)]) + std::fabs(d[static_cast<size_t>(m + 1)]);
+        if (std::fabs(e[static_cast<size_t>(m)]) <= 1e-15 * dd) break;
+      }
+      if (m == l) break;
+      double g = (d[static_cast<size_t>(l + 1)] - d[static_cast<size_t>(l)]) / (2 * e[static_cast<size_t>(l)]);
+      double r = std::hypot(g, 1.0);
+      g = d[static_cast<size_t>(m)] - d[static_cast<size_t>(l)] + e[static_cast<size_t>(l)] / (g + (g >= 0 ? std::fabs(r) : -std::fabs(r)));
+      double s = 1, c = 1, p = 0;
+      bool underflow = false;
+      for (int i = m - 1; i >= l; --i) {
+        const double f = s * e[static_cast<size_t>(i)];
+        const double b = c * e[static_cast<size_t>(i)];
+        r = std::hypot(f, g);
+        e[static_cast<size_t>(i + 1)] = r;
+        if (r == 0) {
+          d[static_cast<size_t>(i + 1)] -= p;
+          e[static_cast<size_t>(m)] = 0;
+          underflow = true;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = d[static_cast<size_t>(i + 1)] - p;
+        r = (d[static_cast<size_t>(i)] - g) * s + 2 * c * b;
+        p = s * r;
+        d[static_cast<size_t>(i + 1)] = g + p;
+        g = c * r - b;
+      }
+      if (underflow) continue;
+      d[static_cast<size_t>(l)] -= p;
+      e[static_cast<size_t>(l)] = g;
+      e[static_cast<size_t>(m)] = 0;
+    }
+  }
+  std::sort(d.begin(), d.end());
+  return d;
 }
 
 double log_abs_determinant(std::vector<double> a, int n) {

@@ -65,7 +65,7 @@ ProxyScores network_proxies(Network& net, const ProxyBatch& batch, std::uint64_t
 std::vector<ProxyResult> score_proxies(const std::vector<Candidate>& candidates, const TrainData& data,
                                        const ProxyOptions& options, const std::atomic<bool>* cancel);
 
-// Eigenvalues of a symmetric n×n matrix (row-major), by cyclic Jacobi rotations (for jacov; small n).
+// Eigenvalues of a symmetric n×n matrix (row-major), ascending: Householder tridiagonalisation, then QL.
 std::vector<double> symmetric_eigenvalues(std::vector<double> a, int n);
 
 // log |det A| of an n×n matrix by LU with partial pivoting; -infinity when singular.

@@ -1,6 +1,7 @@
 // Tests of the zero-cost proxies without Node: the linear algebra they rest on, each proxy against a
 // direct computation on a small network, synflow's invariance to rescaling ReLU layers, and that the
 // batched scores are deterministic whatever the threads and the other candidates. Run under ASan/UBSan.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -30,6 +31,20 @@ void test_linear_algebra() {
   CHECK(close(log_abs_determinant(a, 3), std::log(4.0), 1e-12));
   CHECK(close(log_abs_determinant({0, 3, 2, 0}, 2), std::log(6.0), 1e-12));  // needs a pivot swap
   CHECK(log_abs_determinant({1, 2, 2, 4}, 2) == -std::numeric_limits<double>::infinity());
+  // A random symmetric 40×40 matrix: the eigenvalues sum to the trace and multiply to the determinant.
+  Rng rng(7);
+  const int n = 40;
+  std::vector<double> m(static_cast<size_t>(n * n));
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j <= i; ++j) m[static_cast<size_t>(i * n + j)] = m[static_cast<size_t>(j * n + i)] = rng.normal() + (i == j ? 8.0 : 0.0);
+  double trace = 0, log_prod = 0;
+  for (int i = 0; i < n; ++i) trace += m[static_cast<size_t>(i * n + i)];
+  const std::vector<double> ev = symmetric_eigenvalues(m, n);
+  double sum = 0;
+  for (double l : ev) sum += l, log_prod += std::log(std::fabs(l));
+  CHECK_MSG(close(sum, trace, 1e-9), std::to_string(sum) + " vs " + std::to_string(trace));
+  CHECK_MSG(close(log_prod, log_abs_determinant(m, n), 1e-9), std::to_string(log_prod));
+  CHECK(std::is_sorted(ev.begin(), ev.end()));
 }
 
 struct Data {
