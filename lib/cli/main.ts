@@ -12,6 +12,7 @@ import { searchCommand } from './search-command.js';
 import { benchCommand } from './bench-command.js';
 import { exportCommand } from './export-command.js';
 import { tabulateCommand } from './tabulate-command.js';
+import { proxyCommand } from './proxy-command.js';
 
 const USAGE = `Usage: nasx <command> [options]
 
@@ -21,6 +22,7 @@ Commands:
   train     train architectures in the native engine (nasx train --help)
   export    export a trained model to ONNX, validated by ONNX Runtime (nasx export --help)
   tabulate  train a sample of a space and write a learning-curve table (nasx tabulate --help)
+  proxy     score a sample of a space by zero-cost proxies, untrained (nasx proxy --help)
   info      show the native engine's build: instruction set, threads, CUDA
 
 Options:
@@ -54,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
         return await exportCommand(rest);
       case 'tabulate':
         return await tabulateCommand(rest);
+      case 'proxy':
+        return await proxyCommand(rest);
       case 'info':
         return await info();
       case '--version':
@@ -66,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, export, tabulate, info`);
+        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, export, tabulate, proxy, info`);
     }
   } catch (err) {
     if (err instanceof UsageError) {

@@ -31,6 +31,7 @@ import {
   saveModel,
   strategyNames,
   toNb201String,
+  scoreProxies,
   trainCandidates,
   trainModel,
   validateArch,
@@ -386,6 +387,16 @@ export const API_SUITE: CaseSuite<ApiFixtures> = {
         cap(options, ['maxMemory'], 2 ** 29, 2 ** 28);
         if (Array.isArray(archs) && archs.length > 3) archs.length = 3;
         return { fn: 'trainCandidates', args: [archs, dataset, options], timeoutMs: 60_000, call: () => trainCandidates(archs as Any, dataset as Any, options as Any) };
+      },
+    },
+    {
+      fn: 'scoreProxies',
+      make(rng, fx) {
+        const archs = variant(rng, [rng.pick(fx.archs), { type: 'mlp', layers: [{ units: 8 }] }], 0.1, 'archs');
+        const options = variant(rng, { seed: 0, batchSize: 32, threads: 2, maxMemory: 2 ** 28 }, 0.1, 'options');
+        cap(options, ['maxMemory'], 2 ** 29, 2 ** 28);
+        if (Array.isArray(archs) && archs.length > 3) archs.length = 3;
+        return { fn: 'scoreProxies', args: [archs, fx.data, options], timeoutMs: 60_000, call: () => scoreProxies(archs as Any, fx.data as Any, options as Any) };
       },
     },
     {

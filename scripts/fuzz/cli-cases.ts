@@ -32,12 +32,12 @@ export interface CliCase {
   notes: string[];
 }
 
-const COMMANDS = ['search', 'train', 'bench', 'export', 'info'] as const;
+const COMMANDS = ['search', 'train', 'bench', 'export', 'proxy', 'info'] as const;
 
 const NUMBER_TEXTS = [...EDGE_NUMBERS.map(String), '', ' ', '1e3', '0x10', '1_000', '+1', '1.', '.5', '-0', 'abc', '1e-400', '08', '1,2'];
 
 /** Values a caps-sensitive flag may not exceed (a valid large value is just slow, not a finding). */
-const CAPS: Record<string, number> = { budget: 2, epochs: 1, seeds: 2, time: 3, parallel: 4, top: 50, 'max-samples': 64 };
+const CAPS: Record<string, number> = { sample: 8, budget: 2, epochs: 1, seeds: 2, time: 3, parallel: 4, top: 50, 'max-samples': 64 };
 
 function baseArgs(command: (typeof COMMANDS)[number], fx: CliFixtures): string[] {
   switch (command) {
@@ -49,6 +49,8 @@ function baseArgs(command: (typeof COMMANDS)[number], fx: CliFixtures): string[]
       return ['bench', '--budget', '2', '--seeds', '1', '--strategies', 'random', '--json'];
     case 'export':
       return ['export', fx.modelFile, '--out', path.join(fx.dir, 'out.onnx'), '--max-samples', '16', '--json'];
+    case 'proxy':
+      return ['proxy', '--sample', '3', '--dataset', 'digits', '--json'];
     default:
       return ['info'];
   }
@@ -59,6 +61,7 @@ const FLAGS: Record<(typeof COMMANDS)[number], string[]> = {
   train: ['arch', 'candidates', 'dataset', 'task', 'label', 'epochs', 'batch-size', 'lr', 'optimizer', 'seed', 'threads', 'max-memory', 'data-fraction', 'resolution', 'save', 'json', 'help'],
   bench: ['benchmark', 'strategies', 'seeds', 'budget', 'json', 'plot', 'help'],
   export: ['out', 'opset', 'tolerance', 'max-samples', 'dataset', 'task', 'label', 'no-validate', 'json', 'help'],
+  proxy: ['space', 'dataset', 'task', 'label', 'sample', 'batch-size', 'seed', 'threads', 'max-memory', 'top', 'json', 'help'],
   info: ['help', 'json'],
 };
 const BOOLEAN_FLAGS = new Set(['json', 'help', 'no-validate']);
