@@ -12,6 +12,7 @@
         "native/core/optimizer.cc",
         "native/core/trainer.cc",
         "native/core/proxies.cc",
+        "native/core/inherit.cc",
         "native/core/mcts.cc",
         "native/cpu/gemm.cc",
         "native/cpu/gemm_avx512.cc",

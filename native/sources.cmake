@@ -11,6 +11,7 @@ set(NASX_CORE_SOURCES
   ${_nasx_native}/core/optimizer.cc
   ${_nasx_native}/core/trainer.cc
   ${_nasx_native}/core/proxies.cc
+  ${_nasx_native}/core/inherit.cc
   ${_nasx_native}/core/mcts.cc
 )
 set(NASX_CPU_SOURCES
