@@ -43,6 +43,8 @@ export { createScheduler, SCHEDULER_NAMES } from './estimation/registry.js';
 export type { Scheduler, SchedulerJob, SchedulerResult, SchedulerContext } from './estimation/scheduler.js';
 export { StateStore } from './estimation/state-store.js';
 export { PROXY_NAMES, proxyRanks, scoreProxies } from './estimation/proxies.js';
+export { describeInheritance, inheritWeights } from './estimation/inherit.js';
+export type { InheritOptions, InheritReport, Inherited, ParentModel } from './estimation/inherit.js';
 export type { ProxyName, ProxyOptions, ProxyResult } from './estimation/proxies.js';
 export { Study } from './study/study.js';
 export type { StudyOptions, StudySummary, StudyStatus, StudyProgress, Trial, Budget } from './study/study.js';

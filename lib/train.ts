@@ -6,6 +6,7 @@ import type { Arch } from './arch/arch.js';
 import { lowerArch } from './arch/arch.js';
 import type { Dataset } from './data/dataset.js';
 import { loadDataset, type DatasetSource } from './data/load.js';
+import { toNativeParent, type InheritReport, type ParentModel } from './estimation/inherit.js';
 import { AbortError, NasxError, checkInteger, checkNumber, checkOneOf, typeError } from './errors.js';
 import {
   fromNative,
@@ -13,6 +14,7 @@ import {
   type NativeDataset,
   type NativeNode,
   type NativeOptimizerConfig,
+  type NativeParent,
   type NativeProgress,
   type NativeResult,
   type NativeTensor,
@@ -27,7 +29,7 @@ import {
 export type CandidateStatus = 'ok' | 'diverged' | 'invalid' | 'oom' | 'failed' | 'cancelled';
 
 export interface TrainOptions {
-  /** Passes over the training data. Default 1. */
+  /** Passes over the training data, 0-100,000; 0 evaluates the initialised (or inherited) network. Default 1. */
   epochs?: number;
   /** Mini-batch size. Default 128. */
   batchSize?: number;
@@ -63,6 +65,14 @@ export interface TrainOptions {
    * straight. A state that does not fit its candidate makes it `failed`, with the reason.
    */
   resume?: readonly (TrainingState | null | undefined)[];
+  /**
+   * Per candidate (same order as `archs`), a trained parent whose weights it starts from
+   * (`{ parent }`: a `TrainedModel`, or a `TrainResult` trained with `keepWeights`), mapped onto
+   * it by the engine (see `inheritWeights`); tensors the parent has no counterpart for are
+   * initialised as usual. The optimizer starts afresh (zero moments, the learning-rate schedule from
+   * its warm-up). Each result's `inheritance` says what was inherited and how. Not with `resume`.
+   */
+  init?: readonly ({ parent: ParentModel } | null | undefined)[];
   /**
    * Length of the learning-rate schedule in epochs (at least `epochs`; default `epochs`): a run that
    * may be continued later is scheduled over the epochs it may reach.
@@ -119,6 +129,8 @@ export interface TrainResult {
   weights?: { params: NativeTensor[]; state: NativeTensor[] };
   /** With `keepState`: what `resume` needs to continue this candidate. */
   trainingState?: TrainingState;
+  /** With `init`: what the candidate inherited from its parent, per tensor. */
+  inheritance?: InheritReport;
 }
 
 /** Rejection of a cancelled `trainCandidates`; `results` holds every candidate, unfinished ones `cancelled`. */
@@ -133,12 +145,12 @@ export function checkTrainOptions(options: unknown): TrainOptions {
   const o = options as Record<string, unknown>;
   const known = [
     'epochs', 'batchSize', 'optimizer', 'lr', 'momentum', 'weightDecay', 'warmupFraction', 'seed', 'threads',
-    'dataFraction', 'resolution', 'keepWeights', 'keepState', 'resume', 'scheduleEpochs', 'maxMemory', 'signal', 'onProgress',
+    'dataFraction', 'resolution', 'keepWeights', 'keepState', 'resume', 'init', 'scheduleEpochs', 'maxMemory', 'signal', 'onProgress',
   ];
   for (const k of Object.keys(o)) {
     if (!known.includes(k)) throw new RangeError(`Unknown option "${k}" for options; known options are ${known.join(', ')}`);
   }
-  if (o.epochs !== undefined) checkInteger('options.epochs', o.epochs, 1, 100000);
+  if (o.epochs !== undefined) checkInteger('options.epochs', o.epochs, 0, 100000);
   if (o.batchSize !== undefined) checkInteger('options.batchSize', o.batchSize, 1, 65536);
   if (o.optimizer !== undefined) checkOneOf('options.optimizer', o.optimizer, ['sgd', 'adamw'] as const);
   if (o.lr !== undefined) checkNumber('options.lr', o.lr, 0, 10, { exclusiveMin: true });
@@ -152,6 +164,7 @@ export function checkTrainOptions(options: unknown): TrainOptions {
   if (o.maxMemory !== undefined) checkInteger('options.maxMemory', o.maxMemory, 1 << 20);
   if (o.scheduleEpochs !== undefined) checkInteger('options.scheduleEpochs', o.scheduleEpochs, (o.epochs as number | undefined) ?? 1, 100000);
   if (o.keepState !== undefined && typeof o.keepState !== 'boolean') throw typeError('options.keepState', 'a boolean', o.keepState);
+  if (o.init !== undefined && !Array.isArray(o.init)) throw typeError('options.init', 'an array of { parent } (or null), one per architecture', o.init);
   if (o.resume !== undefined && !Array.isArray(o.resume)) throw typeError('options.resume', 'an array of training states (or null), one per architecture', o.resume);
   if (o.keepWeights !== undefined && typeof o.keepWeights !== 'boolean') throw typeError('options.keepWeights', 'a boolean', o.keepWeights);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', o.signal);
@@ -192,6 +205,7 @@ function toResult(arch: Arch, r: NativeResult, data: Dataset): TrainResult {
   if (r.error) result.error = r.error;
   if (r.weights) result.weights = r.weights;
   if (r.trainingState) result.trainingState = r.trainingState;
+  if (r.inheritance) result.inheritance = r.inheritance;
   return result;
 }
 
@@ -232,15 +246,25 @@ export async function trainCandidates(
   if (opts.resume !== undefined && opts.resume.length !== archs.length) {
     throw new RangeError(`Expected options.resume to hold one entry per architecture (${archs.length}) but received ${opts.resume.length}`);
   }
+  if (opts.init !== undefined && opts.init.length !== archs.length) {
+    throw new RangeError(`Expected options.init to hold one entry per architecture (${archs.length}) but received ${opts.init.length}`);
+  }
+  const parents = (opts.init ?? []).map((entry, i) => {
+    if (entry === null || entry === undefined) return undefined;
+    if (typeof entry !== 'object' || !('parent' in entry)) throw typeError(`options.init[${i}]`, 'an object { parent } (or null)', entry);
+    if (opts.resume?.[i]) throw typeError(`options.init[${i}]`, 'null where options.resume has a state (a resumed candidate has its own weights)', entry);
+    return toNativeParent(entry.parent, data.outputSize, `options.init[${i}].parent`);
+  });
 
   const results: (TrainResult | undefined)[] = new Array(archs.length);
-  const lowered: { nodes: NativeNode[]; optimizer?: NativeOptimizerConfig }[] = [];
+  const lowered: { nodes: NativeNode[]; optimizer?: NativeOptimizerConfig; resume?: TrainingState; parent?: NativeParent }[] = [];
   const slots: number[] = [];
   archs.forEach((arch, i) => {
     try {
       const nodes = lowerArch(arch, data.outputSize, `archs[${i}]`);
       const hyper = arch.hyper;
       const resume = opts.resume?.[i] ?? undefined;
+      const parent = parents[i];
       lowered.push({
         nodes,
         ...(hyper
@@ -254,6 +278,7 @@ export async function trainCandidates(
             }
           : {}),
         ...(resume ? { resume } : {}),
+        ...(parent ? { parent } : {}),
       });
       slots.push(i);
     } catch (err) {

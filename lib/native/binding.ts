@@ -125,6 +125,37 @@ export interface NativeResult {
   epochs: NativeEpoch[];
   weights?: { params: NativeTensor[]; state: NativeTensor[] };
   trainingState?: NativeTrainingState;
+  inheritance?: NativeInheritReport;
+}
+
+/** What happened to each tensor of a child that inherited a parent's weights. */
+export interface NativeInheritReport {
+  /** The child computes the parent's function (inference mode) before any training. */
+  functionPreserving: boolean;
+  /** Why not, when it does not. */
+  reason?: string;
+  params: NativeInheritedTensor[];
+  state: NativeInheritedTensor[];
+}
+
+export interface NativeInheritedTensor {
+  tensor: string;
+  /** The parent's tensor it came from, null when none. */
+  from: string | null;
+  /**
+   * "copy", "widen", "shrink", "kernel-embed", "kernel-crop", "identity", "zero", "partial" or
+   * "fresh", several joined by "+".
+   */
+  how: string;
+}
+
+/** A trained parent network as the engine takes it. */
+export interface NativeParent {
+  nodes: NativeNode[];
+  inputShape: [number, number, number];
+  outputSize: number;
+  params: NativeTensor[];
+  state: NativeTensor[];
 }
 
 export interface NativeProgress {
@@ -256,6 +287,12 @@ export interface NativeProxyResult {
 }
 
 export interface NativeBinding {
+  /** The child's weights mapped from a parent's (its other tensors initialised from `seed`), synchronously. */
+  inheritWeights(
+    parent: NativeParent,
+    child: { nodes: NativeNode[]; inputShape: [number, number, number] },
+    seed?: number,
+  ): { params: NativeTensor[]; state: NativeTensor[]; report: NativeInheritReport };
   /** Zero-cost proxies of each candidate at initialisation, on one minibatch, on engine threads. */
   scoreProxies(
     candidates: { nodes: NativeNode[] }[],
@@ -266,7 +303,7 @@ export interface NativeBinding {
   Dataset: new (data: NativeTrainData) => NativeDataset;
   memoryInfo(): NativeMemoryInfo;
   train(
-    candidates: { nodes: NativeNode[]; optimizer?: NativeOptimizerConfig; resume?: NativeTrainingState }[],
+    candidates: { nodes: NativeNode[]; optimizer?: NativeOptimizerConfig; resume?: NativeTrainingState; parent?: NativeParent }[],
     data: NativeTrainData | NativeDataset,
     options: NativeTrainOptions,
     onProgress: (event: NativeProgress) => void,

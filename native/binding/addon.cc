@@ -11,6 +11,8 @@
 #include <utility>
 
 #include "../core/data_store.h"
+#include "../core/inherit.h"
+#include "../core/rng.h"
 #include "../core/devices.h"
 #include "../core/loss.h"
 #include "../core/memory.h"
@@ -87,6 +89,7 @@ Napi::Object result_to_js(Napi::Env env, const CandidateResult& r) {
   }
   o.Set("epochs", epochs);
   if (r.training_state) o.Set("trainingState", training_state_to_js(env, *r.training_state));
+  if (r.inheritance) o.Set("inheritance", inherit_report_to_js(env, *r.inheritance));
   if (!r.tensors.empty() || !r.weights.empty()) {
     Napi::Object w = Napi::Object::New(env);
     w.Set("params", tensors_to_js(env, r.tensors, r.weights));
@@ -169,6 +172,11 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
     }
     Napi::Value resume = entry.Get("resume");
     if (!resume.IsUndefined() && !resume.IsNull()) c.resume = get_training_state(resume, name + ".resume");
+    Napi::Value parent = entry.Get("parent");
+    if (!parent.IsUndefined() && !parent.IsNull()) {
+      if (c.resume) throw_type(env, name + ".parent", "undefined when resume is given (a resumed candidate has its own weights)", parent);
+      c.parent = get_parent_weights(parent, name + ".parent");
+    }
     archs->push_back(std::move(c));
   }
   auto options = std::make_shared<TrainOptions>(get_train_options(info[2], "options"));
@@ -556,6 +564,36 @@ Napi::Value GemmBenchmark(const Napi::CallbackInfo& info) {
   });
 }
 
+// inheritWeights(parent: { nodes, inputShape, outputSize, params, state }, child: { nodes, inputShape }, seed)
+//   -> { params: tensors, state: tensors, report }: the child's weights from the parent's, synchronously
+// (a copy of the weights' size: the child's memory is budgeted first).
+Napi::Value InheritWeights(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<const ParentWeights> parent = get_parent_weights(info[0], "parent");
+  Napi::Object child = get_object(info[1], "child");
+  std::vector<NodeSpec> nodes = get_nodes(child.Get("nodes"), "child.nodes");
+  const Shape input = get_shape(child.Get("inputShape"), "child.inputShape");
+  Napi::Object args = Napi::Object::New(env);
+  args.Set("seed", info[2]);
+  const double seed = get_number(args, "seed", "", 0, 9007199254740991.0, 0);
+  Plan plan = build_plan(nodes, input, parent->plan.output_size);
+  const NetworkLayout layout = layout_network(plan, 1);
+  const std::int64_t budget = default_memory_budget(), bytes = layout.bytes();
+  if (bytes > budget)
+    throw CoreError("out_of_memory", "the child network needs an estimated " + format_bytes(bytes) + " (" + std::to_string(bytes) +
+                                         " bytes), more than the memory budget of " + format_bytes(budget) + " (" + std::to_string(budget) + " bytes)");
+  layout.check_indices();
+  Network net(std::move(plan), 1, cpu_backend());
+  net.init_params(derive_seed(static_cast<std::uint64_t>(seed), 0xA7C1));
+  const InheritReport report =
+      inherit_weights(parent->plan, parent->params, parent->state, net.plan(), net.params(), net.state(), derive_seed(static_cast<std::uint64_t>(seed), 0x1A4F));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("params", tensors_to_js(env, net.plan().params, net.params()));
+  out.Set("state", tensors_to_js(env, net.plan().state, net.state()));
+  out.Set("report", inherit_report_to_js(env, report));
+  return out;
+}
+
 // memoryInfo() -> { availableBytes, defaultBudgetBytes, heldBytes }: what the memory budget sees.
 Napi::Value MemoryInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -581,6 +619,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemmBenchmark", Napi::Function::New(env, guarded_entry<GemmBenchmark>, "gemmBenchmark"));
   exports.Set("memoryInfo", Napi::Function::New(env, guarded_entry<MemoryInfo>, "memoryInfo"));
   exports.Set("scoreProxies", Napi::Function::New(env, guarded_entry<ScoreProxies>, "scoreProxies"));
+  exports.Set("inheritWeights", Napi::Function::New(env, guarded_entry<InheritWeights>, "inheritWeights"));
   exports.Set("Network", NetworkHandle::Define(env));
   Napi::Function dataset = DatasetHandle::Define(env);
   state->dataset_class = Napi::Persistent(dataset);

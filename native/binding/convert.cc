@@ -241,7 +241,7 @@ TrainOptions get_train_options(const Napi::Value& v, const std::string& name) {
   TrainOptions t;
   if (v.IsUndefined()) return t;
   Napi::Object o = get_object(v, name);
-  t.epochs = get_int(o, "epochs", name, 1, 100000, 1);
+  t.epochs = get_int(o, "epochs", name, 0, 100000, 1);
   t.batch_size = get_int(o, "batchSize", name, 1, 65536, 128);
   t.optimizer = get_optimizer(o, name);
   t.warmup_fraction = static_cast<float>(get_number(o, "warmupFraction", name, 0.0, 1.0, 0.05));
@@ -278,6 +278,60 @@ std::shared_ptr<const TrainingState> get_training_state(const Napi::Value& v, co
   copy("m", st->m);
   copy("v", st->v);
   return st;
+}
+
+std::shared_ptr<const ParentWeights> get_parent_weights(const Napi::Value& v, const std::string& name) {
+  Napi::Object o = get_object(v, name);
+  std::vector<NodeSpec> nodes = get_nodes(o.Get("nodes"), name + ".nodes");
+  const Shape input = get_shape(o.Get("inputShape"), name + ".inputShape");
+  const int outputs = get_int(o, "outputSize", name, 1, 1 << 20, 0, true);
+  auto parent = std::make_shared<ParentWeights>();
+  try {
+    parent->plan = build_plan(nodes, input, outputs);
+  } catch (const CoreError& e) {
+    throw core_error(o.Env(), e.code(), "the parent (" + name + ") cannot be planned: " + e.what());
+  }
+  auto copy = [&](const char* key, const std::vector<TensorInfo>& tensors, std::int64_t total, std::vector<float>& into) {
+    const std::string ctx = name + "." + key;
+    Napi::Value list = o.Get(key);
+    if (!list.IsArray()) throw_type(o.Env(), ctx, "an array of " + std::to_string(tensors.size()) + " tensors ({ name, shape, data })", list);
+    Napi::Array a = list.As<Napi::Array>();
+    if (a.Length() != tensors.size())
+      throw_range(o.Env(), ctx, "an array of " + std::to_string(tensors.size()) + " tensors (the parent network's)", list);
+    into.resize(static_cast<size_t>(total));
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      const std::string item = ctx + "[" + std::to_string(i) + "]";
+      Napi::Object t = get_object(a.Get(i), item);
+      Napi::Value tname = t.Get("name");
+      if (!tname.IsUndefined() && (!tname.IsString() || tname.As<Napi::String>().Utf8Value() != tensors[i].name))
+        throw_range(o.Env(), item + ".name", "\"" + tensors[i].name + "\" (the parent network's tensor at this position)", tname);
+      Napi::Float32Array data = get_f32(t.Get("data"), item + ".data", tensors[i].size);
+      std::copy_n(data.Data(), tensors[i].size, into.data() + tensors[i].offset);
+    }
+  };
+  copy("params", parent->plan.params, parent->plan.param_count, parent->params);
+  copy("state", parent->plan.state, parent->plan.state_count, parent->state);
+  return parent;
+}
+
+Napi::Object inherit_report_to_js(Napi::Env env, const InheritReport& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("functionPreserving", r.function_preserving);
+  if (!r.reason.empty()) o.Set("reason", r.reason);
+  auto list = [&](const std::vector<InheritedTensor>& ts) {
+    Napi::Array a = Napi::Array::New(env, ts.size());
+    for (size_t i = 0; i < ts.size(); ++i) {
+      Napi::Object t = Napi::Object::New(env);
+      t.Set("tensor", ts[i].name);
+      t.Set("from", ts[i].from.empty() ? env.Null() : Napi::String::New(env, ts[i].from));
+      t.Set("how", ts[i].how);
+      a.Set(static_cast<uint32_t>(i), t);
+    }
+    return a;
+  };
+  o.Set("params", list(r.params));
+  o.Set("state", list(r.state));
+  return o;
 }
 
 Napi::Object training_state_to_js(Napi::Env env, const TrainingState& st) {

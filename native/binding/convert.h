@@ -39,6 +39,11 @@ OptimizerConfig get_optimizer(const Napi::Object& o, const std::string& ctx);
 std::shared_ptr<const TrainingState> get_training_state(const Napi::Value& v, const std::string& name);
 Napi::Object training_state_to_js(Napi::Env env, const TrainingState& st);
 
+// A parent network's weights ({ nodes, inputShape, outputSize, params: tensors, state: tensors }), copied and planned.
+std::shared_ptr<const ParentWeights> get_parent_weights(const Napi::Value& v, const std::string& name);
+// { functionPreserving, reason?, params: [{ tensor, from, how }], state: [...] }
+Napi::Object inherit_report_to_js(Napi::Env env, const InheritReport& r);
+
 // A Float32Array view; throws if v is not one, or (when expected >= 0) has the wrong length.
 Napi::Float32Array get_f32(const Napi::Value& v, const std::string& name, std::int64_t expected = -1);
 

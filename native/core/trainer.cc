@@ -113,7 +113,7 @@ std::int64_t candidate_bytes(const Plan& plan, const NetworkLayout& layout, cons
 class CandidateRun {
  public:
   CandidateRun(int index, const Candidate& candidate, const JobContext& job, CandidateResult& result)
-      : index_(index), arch_(candidate.nodes), resume_(candidate.resume.get()), opt_cfg_(candidate.own_optimizer ? candidate.optimizer : job.options.optimizer),
+      : index_(index), arch_(candidate.nodes), resume_(candidate.resume.get()), parent_(candidate.parent.get()), opt_cfg_(candidate.own_optimizer ? candidate.optimizer : job.options.optimizer),
         job_(job), d_(job.data), o_(job.options), r_(result) {}
 
   // Never throws: every failure becomes the candidate's status.
@@ -247,6 +247,10 @@ class CandidateRun {
     int first_epoch = 0;
     if (resume_) first_epoch = restore(*resume_, net, opt, dropout_rng, steps_per_epoch);
     else net.init_params(derive_seed(o_.seed, 0xA7C1), team);
+    if (parent_ && !resume_) {
+      r_.inheritance = std::make_shared<InheritReport>(
+          inherit_weights(parent_->plan, parent_->params, parent_->state, net.plan(), net.params(), net.state(), derive_seed(o_.seed, 0x1A4F)));
+    }
     std::int64_t global = first_epoch * steps_per_epoch;
     for (int epoch = first_epoch; epoch < o_.epochs; ++epoch) {
       // Each epoch's order comes from (seed, epoch) when the epoch starts, not all epochs up front.
@@ -326,6 +330,12 @@ class CandidateRun {
         job_.progress(ev);
       }
     }
+    if (first_epoch >= o_.epochs && r_.epochs.empty() && !resume_) {
+      // epochs 0: the network as initialised (or inherited), evaluated untrained.
+      const Evaluation val = evaluate(net, d_.validation, team);
+      r_.val_loss = val.loss;
+      r_.val_accuracy = val.accuracy;
+    }
     const Evaluation test = evaluate(net, d_.test, team);
     r_.test_loss = test.loss;
     r_.test_accuracy = test.accuracy;
@@ -345,6 +355,7 @@ class CandidateRun {
   int index_;
   const std::vector<NodeSpec>& arch_;
   const TrainingState* resume_;
+  const ParentWeights* parent_;
   OptimizerConfig opt_cfg_;
   const JobContext& job_;
   const TrainData& d_;
@@ -356,7 +367,7 @@ class CandidateRun {
 }  // namespace
 
 void check_train_inputs(const TrainData& d, const TrainOptions& o) {
-  if (o.epochs < 1) bad_argument("epochs must be >= 1 but got " + std::to_string(o.epochs));
+  if (o.epochs < 0) bad_argument("epochs must be >= 0 but got " + std::to_string(o.epochs));
   if (o.batch_size < 1) bad_argument("batchSize must be >= 1 but got " + std::to_string(o.batch_size));
   if (!(o.data_fraction > 0.0 && o.data_fraction <= 1.0)) bad_argument("dataFraction must be in (0, 1]");
   if (!(o.optimizer.lr > 0.0f) || !std::isfinite(o.optimizer.lr)) bad_argument("lr must be a positive number");

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "inherit.h"
 #include "optimizer.h"
 #include "plan.h"
 #include "spec.h"
@@ -32,7 +33,7 @@ struct TrainData {
 };
 
 struct TrainOptions {
-  int epochs = 1;
+  int epochs = 1;                  // 0: evaluate the initialised (or inherited) network without training
   int batch_size = 128;
   OptimizerConfig optimizer;
   float warmup_fraction = 0.05f;   // of all steps; the learning rate follows a cosine decay after it
@@ -61,14 +62,23 @@ struct TrainingState {
   }
 };
 
+// A trained network whose weights a candidate inherits (see inherit.h).
+struct ParentWeights {
+  Plan plan;
+  std::vector<float> params, state;
+};
+
 // One architecture to train, optionally with its own optimizer settings (joint architecture and
 // hyper-parameter search); otherwise TrainOptions::optimizer applies. With `resume`, training
 // continues from that state (epochs_done + 1 … epochs) instead of starting from initialisation.
+// With `parent`, it starts from the parent's weights mapped onto it (its other tensors initialised
+// as usual) and a fresh optimizer state: moments zero, the learning-rate schedule from its start.
 struct Candidate {
   std::vector<NodeSpec> nodes;
   bool own_optimizer = false;
   OptimizerConfig optimizer;
   std::shared_ptr<const TrainingState> resume;
+  std::shared_ptr<const ParentWeights> parent;
 };
 
 enum class CandidateStatus { Ok, Diverged, Invalid, OutOfMemory, Failed, Cancelled };
@@ -97,6 +107,7 @@ struct CandidateResult {
   std::vector<TensorInfo> tensors, state_tensors;  // when keep_weights
   std::vector<float> weights, state;
   std::shared_ptr<TrainingState> training_state;   // when keep_state and the candidate trained
+  std::shared_ptr<InheritReport> inheritance;      // when it had a parent and was planned
 };
 
 struct ProgressEvent {
