@@ -65,6 +65,29 @@ test('train --candidates trains every line at once and prints results in input o
   t.is(out[2].error, 'Expected an integer between 1 and 1048576 for archs[2].layers[0].units but received 0 of type number');
 });
 
+test('train --inherit: --epochs 0 evaluates the inherited child (the parent\'s metrics); --json includes the report', (t) => {
+  const dir = tempDir(t, 'nasx-inherit-');
+  const model = path.join(dir, 'parent.nasx');
+  const parent = nasx('train', '--arch', mlp, '--epochs', '3', '--lr', '0.01', '--save', model, '--json');
+  t.is(parent.code, 0, parent.stderr);
+  const p = JSON.parse(parent.stdout.trim().split('\n')[0]!);
+  const child = '{"type":"mlp","layers":[{"units":48},{"units":48}]}';
+  const r = nasx('train', '--arch', child, '--inherit', model, '--epochs', '0', '--json');
+  t.is(r.code, 0, r.stderr);
+  const c = JSON.parse(r.stdout.trim());
+  t.is(c.metrics.valAccuracy, p.metrics.valAccuracy);
+  t.is(c.metrics.trainLoss, null);
+  t.true(c.inheritance.functionPreserving);
+  t.deepEqual(
+    c.inheritance.params.map((x: { tensor: string; how: string }) => `${x.tensor} ${x.how}`),
+    ['layers[0].weight widen', 'layers[0].bias widen', 'layers[1].weight identity', 'layers[1].bias identity', 'output.weight widen', 'output.bias copy'],
+  );
+  const table = nasx('train', '--arch', child, '--inherit', model, '--epochs', '1');
+  t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /candidate 1 inherited: 3 widen, 2 identity, 1 copy \(function-preserving\)/);
+  t.regex(table.stderr, /Inheriting from .*parent\.nasx \(val accuracy/);
+});
+
 test('train without --json prints a table', (t) => {
   const r = nasx('train', '--arch', mlp, '--epochs', '1');
   t.is(r.code, 0, r.stderr);
@@ -76,8 +99,9 @@ test('train without --json prints a table', (t) => {
 const usageErrors: [string, string[], string][] = [
   ['no architecture', ['train'], 'One of --arch or --candidates is required (see nasx train --help)'],
   ['both --arch and --candidates', ['train', '--arch', mlp, '--candidates', 'x.jsonl'], 'Use either --arch or --candidates, not both'],
-  ['--epochs 0', ['train', '--arch', mlp, '--epochs', '0'], 'Expected an integer between 1 and 100000 for --epochs but received "0"'],
-  ['--epochs abc', ['train', '--arch', mlp, '--epochs', 'abc'], 'Expected an integer between 1 and 100000 for --epochs but received "abc"'],
+  ['--epochs -1', ['train', '--arch', mlp, '--epochs=-1'], 'Expected an integer between 0 and 100000 for --epochs but received "-1"'],
+  ['--epochs abc', ['train', '--arch', mlp, '--epochs', 'abc'], 'Expected an integer between 0 and 100000 for --epochs but received "abc"'],
+  ['missing --inherit model', ['train', '--arch', mlp, '--inherit', 'nope.nasx'], 'Model file not found for --inherit: nope.nasx'],
   ['--batch-size 1.5', ['train', '--arch', mlp, '--batch-size', '1.5'], 'Expected an integer between 1 and 65536 for --batch-size but received "1.5"'],
   ['--lr -1', ['train', '--arch', mlp, '--lr=-1'], 'Expected a number greater than 0 and at most 10 for --lr but received "-1"'],
   ['--optimizer adam', ['train', '--arch', mlp, '--optimizer', 'adam'], 'Expected one of "adamw", "sgd" for --optimizer but received "adam"'],
@@ -87,7 +111,7 @@ const usageErrors: [string, string[], string][] = [
   ['--seed -1', ['train', '--arch', mlp, '--seed=-1'], 'Expected an integer >= 0 for --seed but received "-1"'],
   ['negative value without =', ['train', '--arch', mlp, '--seed', '-1'], 'Flag --seed has a value starting with "-"; write it as --seed=VALUE'],
   ['unknown data set', ['train', '--arch', mlp, '--dataset', 'mnist2'], 'Expected one of "digits", "fashion-mnist", "FILE.csv" for --dataset but received "mnist2"'],
-  ['unknown flag', ['train', '--arch', mlp, '--fast'], 'Unknown flag --fast; known flags are --arch, --candidates, --dataset, --task, --label, --epochs, --batch-size, --lr, --optimizer, --seed, --threads, --max-memory, --data-fraction, --resolution, --save, --json, --help'],
+  ['unknown flag', ['train', '--arch', mlp, '--fast'], 'Unknown flag --fast; known flags are --arch, --candidates, --dataset, --task, --label, --epochs, --batch-size, --lr, --optimizer, --seed, --threads, --max-memory, --data-fraction, --resolution, --save, --inherit, --json, --help'],
   ['--max-memory 12x', ['train', '--arch', mlp, '--max-memory', '12x'], 'Expected a size in bytes of at least 1048576 (e.g. 512M, 4G, 1.5GiB) for --max-memory but received "12x"'],
   ['--max-memory below 1 MiB', ['train', '--arch', mlp, '--max-memory', '512K'], 'Expected a size in bytes of at least 1048576 (e.g. 512M, 4G, 1.5GiB) for --max-memory but received "512K"'],
   ['missing flag value', ['train', '--arch'], 'Flag --arch needs a value'],

@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { parseArch, type Arch } from '../arch/arch.js';
 import { loadDataset } from '../data/load.js';
 import { NasxError } from '../errors.js';
-import { saveModel } from '../export/model-file.js';
+import { describeInheritance } from '../estimation/inherit.js';
+import { loadModel, saveModel, type TrainedModel } from '../export/model-file.js';
 import { toTrainedModel } from '../export/train-model.js';
 import { AbortError, trainCandidates, type TrainOptions, type TrainResult } from '../train.js';
 import { UsageError, bytesFlag, checkOutputFlag, choiceFlag, intFlag, numberFlag, parseFlags, readFlagFile } from './args.js';
@@ -22,7 +23,10 @@ Trains architectures in the native engine and reports their metrics.
   --dataset NAME|FILE     digits (default), fashion-mnist, or a CSV file
   --task KIND             CSV only: classification (default) or regression
   --label COLUMN          CSV only: label column name or index (default: the last)
-  --epochs N              passes over the training data (default 1)
+  --epochs N              passes over the training data (default 1; 0 evaluates without training)
+  --inherit FILE.nasx     start every candidate from this trained model's weights, mapped onto it
+                          (function-preserving where the change allows; see the report); the
+                          optimizer starts afresh
   --batch-size N          mini-batch size (default 128)
   --lr X                  peak learning rate (default 1e-3 AdamW, 0.05 SGD)
   --optimizer NAME        adamw (default) or sgd
@@ -50,6 +54,7 @@ const FLAGS = {
   'data-fraction': { type: 'string' },
   resolution: { type: 'string' },
   save: { type: 'string' },
+  inherit: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -96,6 +101,7 @@ export function resultJson(r: TrainResult): Record<string, unknown> {
     status: r.status,
   };
   if (r.error) out.error = r.error;
+  if (r.inheritance) out.inheritance = r.inheritance;
   return out;
 }
 
@@ -111,7 +117,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const archs = readArchs(values);
   const source = datasetFromFlags(values);
   const options: TrainOptions = {
-    epochs: intFlag('epochs', values.epochs, 1, 100000),
+    epochs: intFlag('epochs', values.epochs, 0, 100000),
     batchSize: intFlag('batch-size', values['batch-size'], 1, 65536),
     lr: numberFlag('lr', values.lr, 0, 10, true),
     optimizer: choiceFlag('optimizer', values.optimizer, ['adamw', 'sgd'] as const),
@@ -123,6 +129,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   for (const k of Object.keys(options) as (keyof TrainOptions)[]) if (options[k] === undefined) delete options[k];
   await checkOutputFlag('--save', values.save);
+  let parent: TrainedModel | undefined;
+  if (values.inherit !== undefined) {
+    if (!existsSync(values.inherit)) throw new UsageError(`Model file not found for --inherit: ${values.inherit}`);
+    parent = await loadModel(values.inherit);
+  }
 
   const bar = new ProgressBar();
   const json = Boolean(values.json);
@@ -136,14 +147,21 @@ export async function trainCommand(argv: string[]): Promise<number> {
     bar.log(
       `Training ${archs.length} candidate${archs.length > 1 ? 's' : ''} on ${data.name} ` +
         `(${data.train.count} train / ${data.validation.count} validation / ${data.test.count} test samples), ` +
-        `${epochs} epoch${epochs > 1 ? 's' : ''}`,
+        `${epochs} epoch${epochs === 1 ? '' : 's'}`,
     );
+    if (parent) {
+      bar.log(
+        `Inheriting from ${values.inherit} (val accuracy ${pct(parent.metrics.valAccuracy)}, test accuracy ${pct(parent.metrics.testAccuracy)} ` +
+          `on ${parent.data.name})`,
+      );
+    }
   }
   let results: TrainResult[];
   try {
     results = await trainCandidates(archs, data, {
       ...options,
       keepWeights: values.save !== undefined,
+      ...(parent ? { init: archs.map(() => ({ parent: parent! })) } : {}),
       signal: stop.signal,
       onProgress: (e) => {
         perCandidate[e.candidate] = (e.epoch - 1 + e.step / Math.max(1, e.steps)) / e.epochs;
@@ -192,6 +210,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     ]);
     process.stdout.write(`${table(header, rows)}\n`);
     for (const [i, r] of results.entries()) if (r.error) process.stdout.write(`candidate ${i + 1}: ${r.status}: ${r.error}\n`);
+    for (const [i, r] of results.entries()) {
+      if (r.inheritance) process.stdout.write(`candidate ${i + 1} inherited: ${describeInheritance(r.inheritance)}\n`);
+    }
   }
   const interrupted = stop.exitCode();
   if (interrupted !== undefined) return interrupted;

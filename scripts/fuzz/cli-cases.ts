@@ -58,7 +58,7 @@ function baseArgs(command: (typeof COMMANDS)[number], fx: CliFixtures): string[]
 
 const FLAGS: Record<(typeof COMMANDS)[number], string[]> = {
   search: ['space', 'dataset', 'task', 'label', 'strategy', 'budget', 'time', 'parallel', 'epochs', 'data-fraction', 'resolution', 'batch-size', 'lr', 'seed', 'threads', 'max-memory', 'top', 'out', 'export', 'max-latency-ms', 'json', 'help'],
-  train: ['arch', 'candidates', 'dataset', 'task', 'label', 'epochs', 'batch-size', 'lr', 'optimizer', 'seed', 'threads', 'max-memory', 'data-fraction', 'resolution', 'save', 'json', 'help'],
+  train: ['arch', 'candidates', 'dataset', 'task', 'label', 'epochs', 'batch-size', 'lr', 'optimizer', 'seed', 'threads', 'max-memory', 'data-fraction', 'resolution', 'save', 'inherit', 'json', 'help'],
   bench: ['benchmark', 'strategies', 'seeds', 'budget', 'json', 'plot', 'help'],
   export: ['out', 'opset', 'tolerance', 'max-samples', 'dataset', 'task', 'label', 'no-validate', 'json', 'help'],
   proxy: ['space', 'dataset', 'task', 'label', 'sample', 'batch-size', 'seed', 'threads', 'max-memory', 'top', 'json', 'help'],
@@ -95,6 +95,8 @@ function valueFor(rng: FuzzRng, flag: string, fx: CliFixtures): string {
       return rng.pick(['nb201/cifar10', 'nb201/cifar100', 'nb201/ImageNet16-120', 'all', 'nb201/cifar10,nb201/cifar100', 'nb201', randomString(rng)]);
     case 'optimizer':
       return rng.pick(['sgd', 'adamw', 'adam', '', randomString(rng)]);
+    case 'inherit':
+      return rng.pick([fx.modelFile, path.join(d, 'missing.nasx'), fx.csvFile, d, '', randomString(rng)]);
     case 'max-memory':
       return rng.pick(['4G', '16M', '1', '1K', '0', '-1', '1e30', '9999999999999999999T', 'abc', '1.5G', '', '1M', rng.pick(NUMBER_TEXTS)]);
     case 'arch': {
