@@ -42,6 +42,7 @@ export type { TabulateOptions, TabulateRow, TabulateSummary } from './study/tabu
 export { createScheduler, SCHEDULER_NAMES } from './estimation/registry.js';
 export type { Scheduler, SchedulerJob, SchedulerResult, SchedulerContext } from './estimation/scheduler.js';
 export { StateStore } from './estimation/state-store.js';
+export { WeightStore } from './estimation/weight-store.js';
 export { PROXY_NAMES, proxyRanks, scoreProxies } from './estimation/proxies.js';
 export { describeInheritance, inheritWeights } from './estimation/inherit.js';
 export type { InheritOptions, InheritReport, Inherited, ParentModel } from './estimation/inherit.js';

@@ -90,7 +90,7 @@ test('parseArch takes JSON text, lowerArch an outputSize from 1 to 2^20, describ
 
 const badCalls: [string, () => Promise<unknown>, new (...a: never[]) => Error, string][] = [
   ['archs not an array', () => trainCandidates('mlp' as never, 'digits'), TypeError, 'Expected an array of architectures for archs but received "mlp" of type string'],
-  ['epochs 0', () => trainCandidates([], 'digits', { epochs: 0 }), RangeError, 'Expected an integer between 1 and 100000 for options.epochs but received 0 of type number'],
+  ['epochs -1', () => trainCandidates([], 'digits', { epochs: -1 }), RangeError, 'Expected an integer between 0 and 100000 for options.epochs but received -1 of type number'],
   ['lr as a string', () => trainCandidates([], 'digits', { lr: '0.1' as never }), TypeError, 'Expected a number greater than 0 and at most 10 for options.lr but received "0.1" of type string'],
   ['unknown option', () => trainCandidates([], 'digits', { epoch: 3 } as never), RangeError, 'Unknown option "epoch" for options; known options are epochs, batchSize, optimizer, lr, momentum, weightDecay, warmupFraction, seed, threads, dataFraction, resolution, keepWeights, keepState, resume, scheduleEpochs, maxMemory, signal, onProgress'],
   ['signal not an AbortSignal', () => trainCandidates([], 'digits', { signal: {} as never }), TypeError, 'Expected an AbortSignal for options.signal but received an object'],

@@ -36,6 +36,9 @@ With no options: the mlp space on the embedded digits data, regularized evolutio
   --epochs N              training epochs per candidate (default ${SEARCH_DEFAULTS.epochs}); with a scheduler, the most
   --scheduler NAME        ${SCHEDULER_NAMES.join(', ')} (default none): cull at low fidelity, promote by
                           continuing training (see the README's "Multi-fidelity search")
+  --inherit               each candidate starts from a parent trial's trained weights (evolution: the
+                          tournament winner; local: the current point; bo, mcts, reinforce: the nearest
+                          of the best; random: none); not with --scheduler
   --min-epochs N          a scheduler's first rung (default 1)
   --max-epochs N          a scheduler's last rung (default --epochs)
   --eta N                 a scheduler's reduction factor (default 3)
@@ -60,6 +63,7 @@ const FLAGS = {
   strategy: { type: 'string' },
   budget: { type: 'string' },
   'budget-epochs': { type: 'string' },
+  inherit: { type: 'boolean' },
   scheduler: { type: 'string' },
   'min-epochs': { type: 'string' },
   'max-epochs': { type: 'string' },
@@ -106,6 +110,8 @@ export function searchJson(summary: StudySummary<unknown>) {
       if (t.fidelity.epochs !== undefined) h.epochs = t.fidelity.epochs;
       h.epochsTrained = t.epochsTrained;
       if (t.promotedFrom !== undefined) h.promotedFrom = t.promotedFrom;
+      if (t.parent !== undefined) h.parent = t.parent;
+      if (t.inheritance) h.inheritance = t.inheritance;
       if (t.error) h.error = t.error;
       return h;
     }),
@@ -150,6 +156,9 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const epochs = maxEpochsFlag ?? intFlag('epochs', values.epochs, 1, 100000) ?? SEARCH_DEFAULTS.epochs;
   const minEpochs = intFlag('min-epochs', values['min-epochs'], 1, 100000);
   const eta = intFlag('eta', values.eta, 2, 100);
+  if (values.inherit && scheduler !== 'none') {
+    throw new UsageError('--inherit applies without a --scheduler (a scheduler\'s promotions continue their own training)');
+  }
   if (scheduler === 'none' && (minEpochs !== undefined || maxEpochsFlag !== undefined || eta !== undefined)) {
     throw new UsageError('--min-epochs, --max-epochs and --eta apply to a --scheduler (sh, hyperband, asha, bohb, median)');
   }
@@ -197,6 +206,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
       ...(resolution !== undefined ? { resolution } : {}),
     },
     scheduler,
+    ...(values.inherit ? { inherit: true } : {}),
     schedulerOptions: scheduler === 'none' ? undefined : { maxEpochs: epochs, ...(minEpochs ? { minEpochs } : {}), ...(eta ? { eta } : {}) },
     seed,
     signal: stop.signal,
@@ -243,7 +253,9 @@ export async function searchCommand(argv: string[]): Promise<number> {
       render();
     } else {
       // Validation figures only: test accuracy is for the final report (choosing by it would leak the test set).
-      const epochsText = scheduler === 'none' ? '' : ` ${t.fidelity.epochs} ep${t.promotedFrom !== undefined ? ` (from #${t.promotedFrom + 1})` : ''}`;
+      const epochsText =
+        (scheduler === 'none' ? '' : ` ${t.fidelity.epochs} ep${t.promotedFrom !== undefined ? ` (from #${t.promotedFrom + 1})` : ''}`) +
+        (t.parent !== undefined ? ` (inherits #${t.parent + 1}${t.inheritance?.functionPreserving ? ', function-preserving' : ''})` : '');
       bar.log(
         `#${t.index + 1} ${t.status}${epochsText} val ${pct(t.score)} ` +
           `${compact(t.cost?.params ?? NaN)} params ${formatSeconds(t.seconds)}  ${archLabel(t.arch)}${t.error ? `  (${t.error})` : ''}`,

@@ -54,6 +54,10 @@ export interface EvalResult<A = unknown> {
   epochsTrained?: number;
   /** With `keepState`: what `resume` needs to continue the candidate later (opaque to the study). */
   state?: unknown;
+  /** With `keepWeights`: the trained weights, for `init` of a later candidate (opaque to the study). */
+  weights?: unknown;
+  /** With `init`: whether the candidate computed its parent's function before training, and why not. */
+  inheritance?: { functionPreserving: boolean; reason?: string };
 }
 
 export interface EvalProgress {
@@ -77,6 +81,13 @@ export interface EvaluateOptions {
   keepState?: boolean;
   /** The most epochs any candidate of this run may reach (a learning-rate schedule spans them). */
   scheduleEpochs?: number;
+  /** Return each trained candidate's weights (`EvalResult.weights`) so that others can inherit them. */
+  keepWeights?: boolean;
+  /**
+   * Per candidate, the weights of a parent (an earlier `EvalResult.weights`) to start from instead
+   * of initialising (weight inheritance). An evaluator that cannot inherit trains from scratch.
+   */
+  init?: readonly (unknown | undefined)[];
 }
 
 export interface Evaluator<A = unknown> {

@@ -8,6 +8,7 @@ import type { Dataset } from '../data/dataset.js';
 import { loadDataset, type DatasetSource } from '../data/load.js';
 import { AbortError, checkObject, typeError } from '../errors.js';
 import { addCandidateLatency, checkLatencyOptions, type CandidateLatencyOptions } from '../export/candidate-latency.js';
+import type { ParentModel } from '../estimation/inherit.js';
 import { checkTrainOptions, trainCandidates, type TrainOptions, type TrainResult, type TrainingState } from '../train.js';
 import type { EvalResult, EvaluateOptions, Evaluator, Fidelity } from './evaluator.js';
 
@@ -23,6 +24,10 @@ export interface NativeEvaluatorOptions<A> {
    * `metrics.latencyMs`; with `{ maxMs }`, slower candidates come back `invalid` (score null).
    */
   latency?: boolean | CandidateLatencyOptions;
+}
+
+function isParentModel(w: unknown): w is ParentModel {
+  return typeof w === 'object' && w !== null && 'weights' in w && 'inputShape' in w;
 }
 
 function isTrainingState(s: unknown): s is TrainingState {
@@ -67,11 +72,13 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
     if (fidelity.resolution !== undefined) train.resolution = fidelity.resolution;
     const epochs = train.epochs ?? 1;
     const resume = opts.resume?.map((r) => (isTrainingState(r) ? r : undefined));
+    const init = opts.init?.map((w, i) => (isParentModel(w) && !resume?.[i] ? { parent: w } : null));
     let results: TrainResult[];
     try {
       results = await trainCandidates(archs, data, {
         ...train,
-        keepWeights: Boolean(this.options.latency),
+        keepWeights: Boolean(this.options.latency) || Boolean(opts.keepWeights),
+        ...(init?.some((x) => x) ? { init } : {}),
         ...(opts.keepState ? { keepState: true } : {}),
         ...(resume?.some((r) => r) ? { resume } : {}),
         ...(opts.scheduleEpochs !== undefined ? { scheduleEpochs: Math.max(opts.scheduleEpochs, epochs) } : {}),
@@ -84,20 +91,20 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
       if (err instanceof AbortError) {
         // Keep what finished before the abort; unfinished candidates are dropped, not scored.
         const done = (err.results as TrainResult[])
-          .map((r, i) => (r && r.status !== 'cancelled' ? this.toEval(candidates[i]!, r, data, buildErrors.get(i), resume?.[i]) : undefined))
+          .map((r, i) => (r && r.status !== 'cancelled' ? this.toEval(candidates[i]!, r, data, buildErrors.get(i), resume?.[i], opts.keepWeights) : undefined))
           .filter((r): r is EvalResult<A> => r !== undefined);
         throw new AbortError<EvalResult<A>>(err.message, done);
       }
       throw err;
     }
-    const out = results.map((r, i) => this.toEval(candidates[i]!, r, data, buildErrors.get(i), resume?.[i]));
+    const out = results.map((r, i) => this.toEval(candidates[i]!, r, data, buildErrors.get(i), resume?.[i], opts.keepWeights));
     const latency = checkLatencyOptions(this.options.latency);
     if (latency) await addCandidateLatency(out, results, data, latency);
     return out;
   }
 
   /** Converts a training result; exported for the study's handling of interrupted batches. */
-  toEval(arch: A, r: TrainResult, data: Dataset, buildError?: string, resumed?: TrainingState): EvalResult<A> {
+  toEval(arch: A, r: TrainResult, data: Dataset, buildError?: string, resumed?: TrainingState, keepWeights = false): EvalResult<A> {
     if (buildError !== undefined) {
       return { arch, status: 'invalid', error: buildError, metrics: { score: null }, seconds: 0 };
     }
@@ -120,6 +127,13 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
       epochsTrained: r.epochs.length,
     };
     if (r.trainingState) out.state = r.trainingState;
+    if (keepWeights && r.weights && status === 'ok') {
+      const parent: ParentModel = { arch: r.arch, inputShape: r.inputShape, outputSize: data.outputSize, weights: r.weights };
+      out.weights = parent;
+    }
+    if (r.inheritance) {
+      out.inheritance = { functionPreserving: r.inheritance.functionPreserving, ...(r.inheritance.reason ? { reason: r.inheritance.reason } : {}) };
+    }
     if (r.error) out.error = r.error;
     return out;
   }

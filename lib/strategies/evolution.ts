@@ -52,6 +52,9 @@ export class RegularizedEvolution<A> implements Strategy<A> {
     this.rng = createRng(context.seed);
   }
 
+  /** Proposed, not yet told: each one's parent (the tournament winner), null for random members. */
+  private readonly parents = new Map<string, string | null>();
+
   private fresh(a: A): string | undefined {
     const h = this.context.space.hash(a);
     if (this.seen.has(h) || this.context.isKnown?.(h)) return undefined;
@@ -64,6 +67,7 @@ export class RegularizedEvolution<A> implements Strategy<A> {
       const h = this.fresh(a);
       if (h !== undefined) {
         this.seen.add(h);
+        this.parents.set(h, null);
         return a;
       }
     }
@@ -86,6 +90,7 @@ export class RegularizedEvolution<A> implements Strategy<A> {
       const h = this.fresh(a);
       if (h !== undefined) {
         this.seen.add(h);
+        this.parents.set(h, best!.hash);
         return a;
       }
       // Walk on from the mutated architecture so that a crowded neighbourhood is eventually left.
@@ -106,9 +111,15 @@ export class RegularizedEvolution<A> implements Strategy<A> {
     return out;
   }
 
+  /** A child's parent is its tournament's winner; a random member has none. */
+  parentOf(_arch: A, hash: string): string | null | undefined {
+    return this.parents.get(hash);
+  }
+
   tell(results: readonly Observation<A>[]): void {
     for (const r of checkObservations(results, this.context.space)) {
       this.seen.add(r.hash);
+      this.parents.delete(r.hash);
       if (r.score === null || !Number.isFinite(r.score)) continue;
       this.population.push({ arch: r.arch, hash: r.hash, score: r.score });
       if (this.population.length > this.size) this.population.shift();

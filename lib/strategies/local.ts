@@ -111,6 +111,9 @@ export class LocalSearch<A> implements Strategy<A> {
     return !this.seen.has(hash) && !this.context.isKnown?.(hash);
   }
 
+  /** Proposed, not yet told: each one's parent (the current point), null for random starts. */
+  private readonly parents = new Map<string, string | null>();
+
   private randomUnseen(): A | undefined {
     const { space } = this.context;
     for (let tries = 0; tries < this.maxTries; tries++) {
@@ -119,6 +122,7 @@ export class LocalSearch<A> implements Strategy<A> {
       if (this.fresh(h)) {
         this.seen.add(h);
         this.pending.set(h, 'start');
+        this.parents.set(h, null);
         return a;
       }
     }
@@ -190,6 +194,7 @@ export class LocalSearch<A> implements Strategy<A> {
       if (!this.fresh(h)) continue; // proposed elsewhere since the neighbourhood was listed
       this.seen.add(h);
       this.pending.set(h, 'neighbour');
+      this.parents.set(h, this.current?.hash ?? null);
       return a;
     }
     return undefined;
@@ -215,10 +220,16 @@ export class LocalSearch<A> implements Strategy<A> {
     return out;
   }
 
+  /** A neighbour's parent is the current point; a random start has none. */
+  parentOf(_arch: A, hash: string): string | null | undefined {
+    return this.parents.get(hash);
+  }
+
   tell(results: readonly Observation<A>[]): void {
     let improved: Scored<A> | undefined;
     for (const r of checkObservations(results, this.context.space)) {
       this.seen.add(r.hash);
+      this.parents.delete(r.hash);
       const score = r.score !== null && Number.isFinite(r.score) ? r.score : null;
       this.scores.set(r.hash, score);
       const role = this.pending.get(r.hash);

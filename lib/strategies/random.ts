@@ -27,6 +27,11 @@ export class RandomSearch<A> implements Strategy<A> {
     this.rng = createRng(context.seed);
   }
 
+  /** Random samples derive from nothing: no parent to inherit from. */
+  parentOf(): null {
+    return null;
+  }
+
   ask(n: number): A[] {
     checkAskCount(n);
     const out: A[] = [];

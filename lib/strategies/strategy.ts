@@ -37,6 +37,13 @@ export interface Strategy<A = unknown> {
   ask(n: number): A[];
   /** Feeds back results, in any order and any grouping. */
   tell(results: readonly Observation<A>[]): void;
+  /**
+   * For weight inheritance: the hash of the evaluated architecture a just-proposed `arch` derives
+   * from (evolution: its tournament winner; local search: the current point), null when it derives
+   * from none (a random sample), undefined (or no method) to let the study choose the nearest of the
+   * best evaluated architectures.
+   */
+  parentOf?(arch: A, hash: string): string | null | undefined;
   /** JSON-serialisable state; loadStateDict(stateDict()) on a fresh instance resumes the identical sequence. */
   stateDict(): unknown;
   loadStateDict(state: unknown): void;

@@ -5,11 +5,12 @@
  * keeping every result gathered. Progress is observable as events and as an async iterator.
  */
 import { EventEmitter } from 'node:events';
-import { AbortError, NasxError, checkInteger, checkNumber, typeError } from '../errors.js';
+import { AbortError, NasxError, checkInteger, checkNumber, checkObject, typeError } from '../errors.js';
 import { Bohb } from '../estimation/bohb.js';
 import { createScheduler } from '../estimation/registry.js';
 import type { Scheduler, SchedulerJob, SchedulerResult } from '../estimation/scheduler.js';
 import { StateStore, type StoredState } from '../estimation/state-store.js';
+import { WeightStore } from '../estimation/weight-store.js';
 import { checkFidelity, type EvalMetrics, type EvalResult, type EvalStatus, type Evaluator, type Fidelity } from '../evaluators/evaluator.js';
 import { checkSearchSpace, type SearchSpace } from '../space/space.js';
 import { createStrategy } from '../strategies/registry.js';
@@ -51,6 +52,17 @@ export interface StudyOptions<A> {
   schedulerOptions?: Record<string, unknown>;
   /** Where promotable training states are kept (default: 1 GiB in memory, then spilled to disk). */
   stateStore?: StateStore;
+  /**
+   * Weight inheritance: each candidate starts from the trained weights of a parent trial when the
+   * strategy names one (evolution: the tournament winner; local: the current point; random: none)
+   * or, for strategies that do not (bo, mcts, reinforce), the nearest by edit distance over
+   * decisions among the `topK` best trials (default 8). Parents' weights are kept in a bounded
+   * store (`maxBytes`, default 256 MiB; the worst evicted first). Needs an evaluator that can
+   * inherit (the native one); not with a scheduler. Default false.
+   */
+  inherit?: boolean | { maxBytes?: number; topK?: number };
+  /** Where parents' weights are kept under `inherit` (default: a new 256 MiB store). */
+  weightStore?: WeightStore;
   /** Skip architectures whose canonical hash was already evaluated. Default true. */
   dedupe?: boolean;
   seed?: number;
@@ -78,6 +90,10 @@ export interface Trial<A> {
   curve?: (number | null)[];
   /** The index of the trial this one continued (a promotion), if any. */
   promotedFrom?: number;
+  /** Under `inherit`: the index of the trial whose weights this one started from. */
+  parent?: number;
+  /** Under `inherit`, with a parent: whether the candidate computed its parent's function before training. */
+  inheritance?: { functionPreserving: boolean; reason?: string };
 }
 
 export type StudyStatus = 'pending' | 'running' | 'done' | 'exhausted' | 'interrupted' | 'failed';
@@ -110,6 +126,17 @@ interface StopSignal {
   dispose: () => void;
 }
 
+/** Levenshtein distance between two decision sequences. */
+function editDistance(a: readonly number[], b: readonly number[]): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
 /** Consecutive proposals that bring nothing new before the study concludes the space is exhausted. */
 const MAX_EMPTY_ROUNDS = 20;
 
@@ -128,6 +155,7 @@ export class Study<A> extends EventEmitter {
   readonly scheduler: Scheduler<A> | undefined;
   private readonly states: StateStore;
   private epochsSpent = 0;
+  private readonly inherit: { store: WeightStore; topK: number } | undefined;
 
   constructor(options: StudyOptions<A>) {
     super();
@@ -173,6 +201,40 @@ export class Study<A> extends EventEmitter {
       );
     }
     this.states = options.stateStore ?? new StateStore();
+    if (options.inherit !== undefined && typeof options.inherit !== 'boolean') {
+      const o = checkObject('options.inherit', options.inherit);
+      if (o.maxBytes !== undefined) checkInteger('options.inherit.maxBytes', o.maxBytes, 0);
+      if (o.topK !== undefined) checkInteger('options.inherit.topK', o.topK, 1, 4096);
+    }
+    if (options.inherit) {
+      if (this.scheduler) {
+        throw new RangeError('Expected options.inherit to be false under a scheduler (its promotions continue their own training) but received ' + JSON.stringify(options.inherit));
+      }
+      const o = typeof options.inherit === 'object' ? options.inherit : {};
+      this.inherit = { store: options.weightStore ?? new WeightStore(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}), topK: o.topK ?? 8 };
+    }
+  }
+
+  /** The trial a new candidate inherits from under `inherit` (one whose weights are still kept). */
+  private parentFor(arch: A, hash: string): Trial<A> | undefined {
+    const inherit = this.inherit;
+    if (!inherit) return undefined;
+    const named = this.strategy.parentOf?.(arch, hash);
+    if (named === null) return undefined;
+    if (typeof named === 'string') return inherit.store.has(named) ? this.byHash.get(named) : undefined;
+    const { space } = this.options;
+    const d = space.decisions(arch);
+    let best: Trial<A> | undefined;
+    let bestDistance = Infinity;
+    for (const t of this.top(inherit.topK)) {
+      if (!inherit.store.has(t.hash)) continue;
+      const distance = editDistance(d, space.decisions(t.arch));
+      if (distance < bestDistance) {
+        best = t;
+        bestDistance = distance;
+      }
+    }
+    return best;
   }
 
   /** Candidate-epochs trained so far (the `epochs` budget's measure). */
@@ -265,7 +327,7 @@ export class Study<A> extends EventEmitter {
     return { done, budget: evaluations, best: this.best?.score ?? null, elapsed, remaining: Math.max(0, remaining) };
   }
 
-  private record(result: EvalResult<A>, hash: string, fidelity: Fidelity = this.options.fidelity ?? {}, from?: Trial<A>): Trial<A> {
+  private record(result: EvalResult<A>, hash: string, fidelity: Fidelity = this.options.fidelity ?? {}, from?: Trial<A>, parent?: Trial<A>): Trial<A> {
     const epochs = fidelity.epochs ?? 0;
     const resumed = result.resumedFrom ?? 0;
     const trial: Trial<A> = {
@@ -286,6 +348,10 @@ export class Study<A> extends EventEmitter {
       trial.curve = [...earlier, ...result.curve];
     }
     if (from && resumed > 0) trial.promotedFrom = from.index;
+    if (parent && result.inheritance) {
+      trial.parent = parent.index;
+      trial.inheritance = result.inheritance;
+    }
     this.epochsSpent += trial.epochsTrained;
     if (result.error) trial.error = result.error;
     if (result.cost) trial.cost = result.cost;
@@ -402,12 +468,17 @@ export class Study<A> extends EventEmitter {
       }
       emptyRounds = 0;
       for (const b of batch) this.inFlight.add(b.hash);
+      const parents = batch.map((b) => this.parentFor(b.arch, b.hash));
       let results: EvalResult<A>[];
       try {
         results = await evaluator.evaluate(
           batch.map((b) => b.arch),
           this.options.fidelity ?? {},
-          { signal, onProgress: (e) => this.emit('evaluation-progress', e) },
+          {
+            signal,
+            onProgress: (e) => this.emit('evaluation-progress', e),
+            ...(this.inherit ? { keepWeights: true, init: parents.map((p) => (p ? this.inherit!.store.get(p.hash) : undefined)) } : {}),
+          },
         );
       } catch (err) {
         if (err instanceof AbortError) {
@@ -428,7 +499,11 @@ export class Study<A> extends EventEmitter {
       if (results.length !== batch.length) {
         throw new NasxError('ERR_NASX_ENGINE', `evaluator ${evaluator.name} returned ${results.length} results for ${batch.length} candidates`);
       }
-      const trials = results.map((r, i) => this.record(r, batch[i]!.hash));
+      const trials = results.map((r, i) => {
+        const trial = this.record(r, batch[i]!.hash, undefined, undefined, parents[i]);
+        if (this.inherit && r.weights !== undefined && trial.score !== null) this.inherit.store.put(trial.hash, r.weights, trial.score);
+        return trial;
+      });
       this.tellStrategy(trials);
       this.emit('progress', this.progress());
     }

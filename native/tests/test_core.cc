@@ -202,13 +202,19 @@ void test_trainer() {
   CHECK(f[0].samples_seen == 4 * 100);
   CHECK(f[0].input == (Shape{2, 2, 1}));
 
-  // Bad options are rejected with a message.
+  // epochs 0 evaluates the initialised network: validation and test figures, no training.
   o.epochs = 0;
+  std::vector<CandidateResult> z = train_candidates({good}, s.data, o, nullptr, nullptr);
+  CHECK(z[0].status == CandidateStatus::Ok && z[0].samples_seen == 0 && z[0].epochs.empty());
+  CHECK(std::isfinite(z[0].val_loss) && std::isfinite(z[0].test_loss) && std::isnan(z[0].train_loss));
+
+  // Bad options are rejected with a message.
+  o.epochs = -1;
   bool threw = false;
   try {
     train_candidates({good}, s.data, o, nullptr, nullptr);
   } catch (const CoreError& e) {
-    threw = std::string(e.what()) == "epochs must be >= 1 but got 0";
+    threw = std::string(e.what()) == "epochs must be >= 0 but got -1";
   }
   CHECK(threw);
 }

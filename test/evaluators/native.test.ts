@@ -12,6 +12,6 @@ test('new NativeEvaluator refuses options that are not an object, a missing data
   }
   t.throws(() => new NativeEvaluator({} as never), { instanceOf: TypeError, message: 'Expected a Dataset or a data set source for options.dataset but received undefined' });
   t.throws(() => new NativeEvaluator({ dataset: 'digits', build: 'mlp' as never }), { instanceOf: TypeError, message: 'Expected a function for options.build but received "mlp" of type string' });
-  t.throws(() => new NativeEvaluator({ dataset: 'digits', train: { epochs: 0 } }), { instanceOf: RangeError, message: 'Expected an integer between 1 and 100000 for options.epochs but received 0 of type number' });
+  t.throws(() => new NativeEvaluator({ dataset: 'digits', train: { epochs: -1 } }), { instanceOf: RangeError, message: 'Expected an integer between 0 and 100000 for options.epochs but received -1 of type number' });
   t.notThrows(() => new NativeEvaluator({ dataset: 'digits' }));
 });
