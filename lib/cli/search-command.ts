@@ -2,6 +2,7 @@
  * `nasx search`: searches a space on a data set with a strategy, training candidates in the native
  * engine, and reports the best architectures.
  */
+import { PROXY_NAMES } from '../estimation/proxies.js';
 import { existsSync } from 'node:fs';
 import type { Arch, MlpArch } from '../arch/arch.js';
 import { AbortError, NasxError } from '../errors.js';
@@ -39,6 +40,9 @@ With no options: the mlp space on the embedded digits data, regularized evolutio
   --inherit               each candidate starts from a parent trial's trained weights (evolution: the
                           tournament winner; local: the current point; bo, mcts, reinforce: the nearest
                           of the best; random: none); not with --scheduler
+  --prescreen K           propose K times as many candidates per batch, train only the best by
+                          zero-cost proxies (untrained; see nasx proxy); not with --scheduler
+  --prescreen-proxies L   the proxies ranked by, comma-separated (default synflow,jacov,snip)
   --min-epochs N          a scheduler's first rung (default 1)
   --max-epochs N          a scheduler's last rung (default --epochs)
   --eta N                 a scheduler's reduction factor (default 3)
@@ -64,6 +68,8 @@ const FLAGS = {
   budget: { type: 'string' },
   'budget-epochs': { type: 'string' },
   inherit: { type: 'boolean' },
+  prescreen: { type: 'string' },
+  'prescreen-proxies': { type: 'string' },
   scheduler: { type: 'string' },
   'min-epochs': { type: 'string' },
   'max-epochs': { type: 'string' },
@@ -156,6 +162,10 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const epochs = maxEpochsFlag ?? intFlag('epochs', values.epochs, 1, 100000) ?? SEARCH_DEFAULTS.epochs;
   const minEpochs = intFlag('min-epochs', values['min-epochs'], 1, 100000);
   const eta = intFlag('eta', values.eta, 2, 100);
+  const prescreen = intFlag('prescreen', values.prescreen, 1, 1000);
+  const prescreenProxies = values['prescreen-proxies']?.split(',').map((p) => choiceFlag('prescreen-proxies', p.trim(), [...PROXY_NAMES, 'params', 'flops'] as const) as string);
+  if (prescreenProxies && prescreen === undefined) throw new UsageError('--prescreen-proxies needs --prescreen K');
+  if (prescreen !== undefined && scheduler !== 'none') throw new UsageError('--prescreen applies without a --scheduler');
   if (values.inherit && scheduler !== 'none') {
     throw new UsageError('--inherit applies without a --scheduler (a scheduler\'s promotions continue their own training)');
   }
@@ -207,6 +217,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     },
     scheduler,
     ...(values.inherit ? { inherit: true } : {}),
+    ...(prescreen !== undefined ? { prescreen: { factor: prescreen, ...(prescreenProxies ? { proxies: prescreenProxies } : {}) } } : {}),
     schedulerOptions: scheduler === 'none' ? undefined : { maxEpochs: epochs, ...(minEpochs ? { minEpochs } : {}), ...(eta ? { eta } : {}) },
     seed,
     signal: stop.signal,
@@ -326,7 +337,8 @@ export async function searchCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${table(header, rows)}\n`);
     const failed = summary.trials.filter((t) => t.status !== 'ok').length;
     process.stdout.write(
-      `${summary.trials.length} evaluations (${failed} not ok${scheduler === 'none' ? '' : `, ${study.epochsTrained} candidate-epochs`}) in ` +
+      `${summary.trials.length} evaluations (${failed} not ok${scheduler === 'none' ? '' : `, ${study.epochsTrained} candidate-epochs`}` +
+        `${prescreen !== undefined ? `, ${study.culled} more culled untrained by --prescreen` : ''}) in ` +
         `${formatSeconds(summary.seconds)}; status ${summary.status}${outWritten ? `; results written to ${values.out}` : ''}\n`,
     );
     if (summary.best) process.stdout.write(`best: ${JSON.stringify(summary.best.arch)}\n`);

@@ -97,4 +97,9 @@ export interface Evaluator<A = unknown> {
    * with status `failed` (or `invalid`, `diverged`) and the reason in `error`.
    */
   evaluate(candidates: readonly A[], fidelity: Fidelity, options?: EvaluateOptions): Promise<EvalResult<A>[]>;
+  /**
+   * Zero-cost prescreening (optional): per candidate, its average rank (1 = best) over the named
+   * proxies measured at initialisation, without training; Infinity for one that cannot be scored.
+   */
+  prescreen?(candidates: readonly A[], proxies: readonly string[], options?: { signal?: AbortSignal }): Promise<number[]>;
 }

@@ -6,9 +6,10 @@
 import type { Arch } from '../arch/arch.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadDataset, type DatasetSource } from '../data/load.js';
-import { AbortError, checkObject, typeError } from '../errors.js';
+import { AbortError, checkObject, checkOneOf, typeError } from '../errors.js';
 import { addCandidateLatency, checkLatencyOptions, type CandidateLatencyOptions } from '../export/candidate-latency.js';
 import type { ParentModel } from '../estimation/inherit.js';
+import { PROXY_NAMES, proxyRanks, scoreProxies, type ProxyName } from '../estimation/proxies.js';
 import { checkTrainOptions, trainCandidates, type TrainOptions, type TrainResult, type TrainingState } from '../train.js';
 import type { EvalResult, EvaluateOptions, Evaluator, Fidelity } from './evaluator.js';
 
@@ -100,6 +101,32 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
     const out = results.map((r, i) => this.toEval(candidates[i]!, r, data, buildErrors.get(i), resume?.[i], opts.keepWeights));
     const latency = checkLatencyOptions(this.options.latency);
     if (latency) await addCandidateLatency(out, results, data, latency);
+    return out;
+  }
+
+  /** Average proxy ranks (1 = best) of untrained candidates; Infinity for those that cannot be scored. */
+  async prescreen(candidates: readonly A[], proxies: readonly string[], options: { signal?: AbortSignal } = {}): Promise<number[]> {
+    proxies.forEach((p, i) => checkOneOf(`proxies[${i}]`, p, [...PROXY_NAMES, 'params', 'flops'] as const));
+    const data = await this.dataset();
+    const build = this.options.build ?? ((a: A) => a as unknown as Arch);
+    const archs: Arch[] = candidates.map((c) => {
+      try {
+        return build(c);
+      } catch {
+        return { type: 'graph', nodes: [] };
+      }
+    });
+    const t = this.options.train ?? {};
+    const results = await scoreProxies(archs, data, {
+      seed: t.seed ?? 0,
+      ...(t.threads !== undefined ? { threads: t.threads } : {}),
+      ...(t.maxMemory !== undefined ? { maxMemory: t.maxMemory } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const ok = results.map((r, i) => ({ r, i })).filter((x) => x.r.status === 'ok');
+    const ranks = proxyRanks(ok.map((x) => x.r), proxies as (ProxyName | 'params' | 'flops')[]);
+    const out = new Array<number>(candidates.length).fill(Infinity);
+    ok.forEach((x, k) => (out[x.i] = ranks[k]!));
     return out;
   }
 

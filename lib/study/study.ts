@@ -61,6 +61,14 @@ export interface StudyOptions<A> {
    * inherit (the native one); not with a scheduler. Default false.
    */
   inherit?: boolean | { maxBytes?: number; topK?: number };
+  /**
+   * Zero-cost prescreening: each batch asks the strategy for `factor` times as many candidates,
+   * scores them untrained by the average rank over `proxies` (default synflow, jacov, snip:
+   * the vote of Abdelfattah et al., ICLR 2021, chosen on NAS-Bench-201), and trains only the best;
+   * the strategy is told the others failed (score null). Needs an evaluator with `prescreen` (the
+   * native one). Not with a scheduler.
+   */
+  prescreen?: { factor: number; proxies?: readonly string[] };
   /** Where parents' weights are kept under `inherit` (default: a new 256 MiB store). */
   weightStore?: WeightStore;
   /** Skip architectures whose canonical hash was already evaluated. Default true. */
@@ -126,6 +134,9 @@ interface StopSignal {
   dispose: () => void;
 }
 
+/** The proxies prescreening ranks by when none are given: the vote of Abdelfattah et al. (ICLR 2021). */
+export const DEFAULT_PRESCREEN = ['synflow', 'jacov', 'snip'] as const;
+
 /** Levenshtein distance between two decision sequences. */
 function editDistance(a: readonly number[], b: readonly number[]): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -156,6 +167,7 @@ export class Study<A> extends EventEmitter {
   private readonly states: StateStore;
   private epochsSpent = 0;
   private readonly inherit: { store: WeightStore; topK: number } | undefined;
+  private prescreened = 0;
 
   constructor(options: StudyOptions<A>) {
     super();
@@ -206,6 +218,17 @@ export class Study<A> extends EventEmitter {
       if (o.maxBytes !== undefined) checkInteger('options.inherit.maxBytes', o.maxBytes, 0);
       if (o.topK !== undefined) checkInteger('options.inherit.topK', o.topK, 1, 4096);
     }
+    if (options.prescreen !== undefined) {
+      const p = checkObject('options.prescreen', options.prescreen);
+      checkInteger('options.prescreen.factor', p.factor, 1, 1000);
+      if (p.proxies !== undefined && (!Array.isArray(p.proxies) || p.proxies.length === 0)) {
+        throw typeError('options.prescreen.proxies', 'a non-empty array of proxy names', p.proxies);
+      }
+      if (typeof options.evaluator.prescreen !== 'function') {
+        throw typeError('options.evaluator', `an evaluator that can prescreen (the ${options.evaluator.name} evaluator cannot)`, options.evaluator);
+      }
+      if (this.scheduler) throw new RangeError('Expected options.prescreen to be omitted under a scheduler but received ' + JSON.stringify(options.prescreen));
+    }
     if (options.inherit) {
       if (this.scheduler) {
         throw new RangeError('Expected options.inherit to be false under a scheduler (its promotions continue their own training) but received ' + JSON.stringify(options.inherit));
@@ -235,6 +258,11 @@ export class Study<A> extends EventEmitter {
       }
     }
     return best;
+  }
+
+  /** Candidates proposed but not trained, culled by `prescreen`. */
+  get culled(): number {
+    return this.prescreened;
   }
 
   /** Candidate-epochs trained so far (the `epochs` budget's measure). */
@@ -446,9 +474,11 @@ export class Study<A> extends EventEmitter {
         this.state = 'done';
         break;
       }
-      const proposals = this.strategy.ask(Math.min(parallel, left));
+      const want = Math.min(parallel, left);
+      const prescreen = this.options.prescreen;
+      const proposals = this.strategy.ask(prescreen ? Math.min(MAX_ASK, want * prescreen.factor) : want);
       // Duplicates (already evaluated, or twice in this batch) are answered from memory, not re-evaluated.
-      const batch: { arch: A; hash: string }[] = [];
+      let batch: { arch: A; hash: string }[] = [];
       const known: Trial<A>[] = [];
       for (const arch of proposals) {
         space.validate(arch);
@@ -459,6 +489,16 @@ export class Study<A> extends EventEmitter {
         else batch.push({ arch, hash });
       }
       this.tellStrategy(known);
+      if (prescreen && batch.length > want) {
+        const ranks = await evaluator.prescreen!(batch.map((b) => b.arch), prescreen.proxies ?? DEFAULT_PRESCREEN, { signal });
+        const order = batch.map((_, i) => i).sort((x, y) => ranks[x]! - ranks[y]! || x - y);
+        const keep = new Set(order.slice(0, want));
+        const culled = batch.filter((_, i) => !keep.has(i));
+        this.prescreened += culled.length;
+        batch = batch.filter((_, i) => keep.has(i));
+        this.strategy.tell(culled.map((c) => ({ arch: c.arch, hash: c.hash, score: null })));
+        this.emit('prescreen', { scored: order.length, kept: batch.length });
+      }
       if (batch.length === 0) {
         if (++emptyRounds >= MAX_EMPTY_ROUNDS || proposals.length === 0) {
           this.state = 'exhausted';

@@ -37,7 +37,7 @@ const COMMANDS = ['search', 'train', 'bench', 'export', 'proxy', 'info'] as cons
 const NUMBER_TEXTS = [...EDGE_NUMBERS.map(String), '', ' ', '1e3', '0x10', '1_000', '+1', '1.', '.5', '-0', 'abc', '1e-400', '08', '1,2'];
 
 /** Values a caps-sensitive flag may not exceed (a valid large value is just slow, not a finding). */
-const CAPS: Record<string, number> = { sample: 8, budget: 2, epochs: 1, seeds: 2, time: 3, parallel: 4, top: 50, 'max-samples': 64 };
+const CAPS: Record<string, number> = { sample: 8, prescreen: 4, budget: 2, epochs: 1, seeds: 2, time: 3, parallel: 4, top: 50, 'max-samples': 64 };
 
 function baseArgs(command: (typeof COMMANDS)[number], fx: CliFixtures): string[] {
   switch (command) {
@@ -57,14 +57,14 @@ function baseArgs(command: (typeof COMMANDS)[number], fx: CliFixtures): string[]
 }
 
 const FLAGS: Record<(typeof COMMANDS)[number], string[]> = {
-  search: ['space', 'dataset', 'task', 'label', 'strategy', 'budget', 'time', 'parallel', 'epochs', 'data-fraction', 'resolution', 'batch-size', 'lr', 'seed', 'threads', 'max-memory', 'top', 'out', 'export', 'max-latency-ms', 'json', 'help'],
+  search: ['space', 'dataset', 'task', 'label', 'strategy', 'budget', 'time', 'parallel', 'epochs', 'inherit', 'prescreen', 'prescreen-proxies', 'data-fraction', 'resolution', 'batch-size', 'lr', 'seed', 'threads', 'max-memory', 'top', 'out', 'export', 'max-latency-ms', 'json', 'help'],
   train: ['arch', 'candidates', 'dataset', 'task', 'label', 'epochs', 'batch-size', 'lr', 'optimizer', 'seed', 'threads', 'max-memory', 'data-fraction', 'resolution', 'save', 'inherit', 'json', 'help'],
   bench: ['benchmark', 'strategies', 'seeds', 'budget', 'json', 'plot', 'help'],
   export: ['out', 'opset', 'tolerance', 'max-samples', 'dataset', 'task', 'label', 'no-validate', 'json', 'help'],
   proxy: ['space', 'dataset', 'task', 'label', 'sample', 'batch-size', 'seed', 'threads', 'max-memory', 'top', 'json', 'help'],
   info: ['help', 'json'],
 };
-const BOOLEAN_FLAGS = new Set(['json', 'help', 'no-validate']);
+const BOOLEAN_FLAGS = new Set(['json', 'help', 'no-validate', 'inherit']);
 const WRITTEN_FLAGS = new Set(['out', 'export', 'save', 'plot']);
 
 function valueFor(rng: FuzzRng, flag: string, fx: CliFixtures): string {
