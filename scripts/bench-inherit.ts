@@ -14,8 +14,9 @@
  *     at 1 epoch per child against without it at 3 epochs per child, --seeds seeds, the arms
  *     interleaved per seed; test accuracy of each run's best-by-validation architecture, paired.
  *
- *   npm run bench:inherit -- [--children 50] [--parent-epochs 3] [--time 120] [--seeds 3] [--seed 0] [--json]
+ *   npm run bench:inherit -- [--children 50] [--parent-epochs 3] [--time 120] [--seeds 3] [--seed 0] [--json] [--out FILE.json]
  */
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Arch } from '../lib/arch/arch.js';
 import { loadDataset } from '../lib/data/load.js';
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     seeds: { type: 'string', default: '3' },
     seed: { type: 'string', default: '0' },
     'skip-search': { type: 'boolean', default: false },
+    out: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -140,6 +142,7 @@ const armTest = (name: string) => runs.filter((r) => r.arm === name).map((r) => 
 const search = runs.length ? { seconds: T, seeds: S, runs, testDifference: pairedDifference(armTest('inherit, 1 epoch'), armTest('scratch, 3 epochs')) } : undefined;
 
 const result = { machine: machineDescription(), dataset: data.name, parentEpochs: P, training, oneEpoch, toParent, search };
+if (values.out) writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);
 if (values.json) {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } else {
