@@ -281,11 +281,8 @@ class Mapper {
         out.zero = in.zero && k != ActivationKind::Sigmoid;
         return out;
       }
-      case OpKind::Dropout: {
-        Corr out = in;
-        if (pn) rebase(out, p);
-        return out;
-      }
+      case OpKind::Dropout:
+        return in;  // the identity in inference mode: the values stay those of the input's parent tensor
       case OpKind::MaxPool:
       case OpKind::AvgPool:
       case OpKind::GlobalAvgPool: {
