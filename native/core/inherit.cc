@@ -224,13 +224,23 @@ class Mapper {
     return c;
   }
 
-  // Ties a child tensor's correspondence to the parent node `p` that produced it.
+  // Ties a child tensor's correspondence to the parent node `p` that produced it. Channels that do
+  // not exist in that tensor correspond to none (when the input did not follow the parent's, the
+  // channel map can name channels of another tensor).
   void rebase(Corr& c, int p) const {
     c.pnode = p;
     const Shape s = parent_shape(p);
     c.ph = s.h;
     c.pw = s.w;
+    if (c.pc != s.c) c.exact = false;
     c.pc = s.c;
+    for (size_t i = 0; i < c.src.size(); ++i) {
+      if (c.src[i] >= c.pc) {
+        c.src[i] = -1;
+        c.scale[i] = 1.0f;
+        c.exact = false;
+      }
+    }
   }
 
   float* ctensor(const PlannedNode& n, size_t k) { return cp_.data() + C_.params[static_cast<size_t>(n.params[k])].offset; }
@@ -405,7 +415,7 @@ class Mapper {
       for (std::int64_t i = 0; i < cin; ++i) {
         const std::int64_t ch = i % c, pos = i / c;
         const int s = in.src[static_cast<size_t>(ch)];
-        if (s >= 0) src[static_cast<size_t>(i)] = pos * in.pc + s;
+        if (s >= 0 && s < in.pc) src[static_cast<size_t>(i)] = pos * in.pc + s;
         share[static_cast<size_t>(i)] = in.scale[static_cast<size_t>(ch)];
         if (share[static_cast<size_t>(i)] != 1.0f) widened_in = true;
       }
@@ -428,7 +438,7 @@ class Mapper {
         for (std::int64_t i = 0; i < cin; ++i) {
           float* row = cw + ((static_cast<std::int64_t>(ky) * kc + kx) * cin + i) * cout;
           const std::int64_t s = src[static_cast<size_t>(i)];
-          if (s < 0) {
+          if (s < 0 || s >= pin) {
             // An input the parent lacks: ignored (zero) when the rest corresponds, else freshly initialised.
             if (mapped) std::fill_n(row, cout, 0.0f);
             continue;
