@@ -335,6 +335,11 @@ class CandidateRun {
       const Evaluation val = evaluate(net, d_.validation, team);
       r_.val_loss = val.loss;
       r_.val_accuracy = val.accuracy;
+      if (d_.validation.count > 0 && !std::isfinite(val.loss)) {
+        r_.status = CandidateStatus::Diverged;
+        r_.error = "validation loss is non-finite before training";
+        return;
+      }
     }
     const Evaluation test = evaluate(net, d_.test, team);
     r_.test_loss = test.loss;
