@@ -113,10 +113,13 @@ export function checkFilePath(name: string, value: unknown): string {
   return value;
 }
 
+/** A plain object: not null, not an array. */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** Validates a plain object (not null, not an array). */
 export function checkObject(name: string, value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw typeError(name, 'an object', value);
-  }
-  return value as Record<string, unknown>;
+  if (!isObject(value)) throw typeError(name, 'an object', value);
+  return value;
 }

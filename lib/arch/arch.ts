@@ -12,7 +12,7 @@
  * layer at fault.
  */
 import type { ActivationName, NativeNode } from '../native/binding.js';
-import { NasxError, checkInteger, describeValue, typeError } from '../errors.js';
+import { NasxError, checkInteger, describeValue, isObject, typeError } from '../errors.js';
 
 export const ACTIVATIONS: readonly ActivationName[] = ['relu', 'gelu', 'tanh', 'sigmoid', 'identity'];
 
@@ -109,9 +109,6 @@ function invalid(path: string, expected: string, value: unknown): NasxError {
   return new NasxError('ERR_NASX_INVALID_ARCH', `Expected ${expected} for ${path} but received ${describeValue(value)}`);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function checkKeys(path: string, o: Record<string, unknown>, allowed: readonly string[]): void {
   for (const k of Object.keys(o)) {

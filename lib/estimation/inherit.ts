@@ -4,7 +4,7 @@
  * ReLU, larger kernels, a new residual branch that starts at zero; see `InheritReport`).
  */
 import { lowerArch, type Arch } from '../arch/arch.js';
-import { checkInteger, typeError } from '../errors.js';
+import { checkInteger, isObject, typeError } from '../errors.js';
 import { fromNative, native, type NativeInheritReport, type NativeNode, type NativeParent, type NativeTensor } from '../native/binding.js';
 
 /**
@@ -126,8 +126,6 @@ export function inheritWeights(parent: ParentModel, childArch: Arch, options: In
     throw fromNative(err, stack);
   }
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A one-line summary of a report: how many tensors were inherited, and how. */
 export function describeInheritance(report: InheritReport): string {

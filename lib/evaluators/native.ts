@@ -54,8 +54,8 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
     return this.data;
   }
 
-  async evaluate(candidates: readonly A[], fidelity: Fidelity = {}, opts: EvaluateOptions = {}): Promise<EvalResult<A>[]> {
-    const data = await this.dataset();
+  /** The engine's form of each candidate; one that fails to build is an empty graph (invalid), its error kept. */
+  private build(candidates: readonly A[]): { archs: Arch[]; buildErrors: Map<number, string> } {
     const build = this.options.build ?? ((a: A) => a as unknown as Arch);
     const archs: Arch[] = [];
     const buildErrors = new Map<number, string>();
@@ -67,6 +67,12 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
         archs.push({ type: 'graph', nodes: [] });
       }
     });
+    return { archs, buildErrors };
+  }
+
+  async evaluate(candidates: readonly A[], fidelity: Fidelity = {}, opts: EvaluateOptions = {}): Promise<EvalResult<A>[]> {
+    const data = await this.dataset();
+    const { archs, buildErrors } = this.build(candidates);
     const train: TrainOptions = { ...this.options.train };
     if (fidelity.epochs !== undefined) train.epochs = fidelity.epochs;
     if (fidelity.dataFraction !== undefined) train.dataFraction = fidelity.dataFraction;
@@ -108,14 +114,7 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
   async prescreen(candidates: readonly A[], proxies: readonly string[], options: { signal?: AbortSignal } = {}): Promise<number[]> {
     proxies.forEach((p, i) => checkOneOf(`proxies[${i}]`, p, [...PROXY_NAMES, 'params', 'flops'] as const));
     const data = await this.dataset();
-    const build = this.options.build ?? ((a: A) => a as unknown as Arch);
-    const archs: Arch[] = candidates.map((c) => {
-      try {
-        return build(c);
-      } catch {
-        return { type: 'graph', nodes: [] };
-      }
-    });
+    const { archs } = this.build(candidates);
     const t = this.options.train ?? {};
     const results = await scoreProxies(archs, data, {
       seed: t.seed ?? 0,

@@ -21,7 +21,7 @@ import { crc32 } from 'node:zlib';
 import type { Arch } from '../arch/arch.js';
 import type { Task } from '../data/dataset.js';
 import type { DatasetSource } from '../data/load.js';
-import { NasxError, checkFilePath, describeValue, rangeError, typeError } from '../errors.js';
+import { NasxError, checkFilePath, describeValue, isObject, rangeError, typeError } from '../errors.js';
 import type { NativeNode, NativeTensor } from '../native/binding.js';
 import type { TrainMetrics } from '../train.js';
 import { nasxVersion } from '../util/version.js';
@@ -177,7 +177,6 @@ function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 

@@ -238,26 +238,32 @@ export class Study<A> extends EventEmitter {
     }
   }
 
-  /** The trial a new candidate inherits from under `inherit` (one whose weights are still kept). */
-  private parentFor(arch: A, hash: string): Trial<A> | undefined {
+  /** The trial each new candidate inherits from under `inherit` (one whose weights are still kept). */
+  private parentsFor(batch: readonly { arch: A; hash: string }[]): (Trial<A> | undefined)[] {
     const inherit = this.inherit;
-    if (!inherit) return undefined;
-    const named = this.strategy.parentOf?.(arch, hash);
-    if (named === null) return undefined;
-    if (typeof named === 'string') return inherit.store.has(named) ? this.byHash.get(named) : undefined;
+    if (!inherit) return batch.map(() => undefined);
     const { space } = this.options;
-    const d = space.decisions(arch);
-    let best: Trial<A> | undefined;
-    let bestDistance = Infinity;
-    for (const t of this.top(inherit.topK)) {
-      if (!inherit.store.has(t.hash)) continue;
-      const distance = editDistance(d, space.decisions(t.arch));
-      if (distance < bestDistance) {
-        best = t;
-        bestDistance = distance;
+    // For strategies that name no parent: the nearest of the best trials whose weights are kept.
+    let nearest: { trial: Trial<A>; decisions: number[] }[] | undefined;
+    return batch.map(({ arch, hash }) => {
+      const named = this.strategy.parentOf?.(arch, hash);
+      if (named === null) return undefined;
+      if (typeof named === 'string') return inherit.store.has(named) ? this.byHash.get(named) : undefined;
+      nearest ??= this.top(inherit.topK)
+        .filter((t) => inherit.store.has(t.hash))
+        .map((trial) => ({ trial, decisions: space.decisions(trial.arch) }));
+      const d = space.decisions(arch);
+      let best: Trial<A> | undefined;
+      let bestDistance = Infinity;
+      for (const c of nearest) {
+        const distance = editDistance(d, c.decisions);
+        if (distance < bestDistance) {
+          best = c.trial;
+          bestDistance = distance;
+        }
       }
-    }
-    return best;
+      return best;
+    });
   }
 
   /** Candidates proposed but not trained, culled by `prescreen`. */
@@ -508,7 +514,7 @@ export class Study<A> extends EventEmitter {
       }
       emptyRounds = 0;
       for (const b of batch) this.inFlight.add(b.hash);
-      const parents = batch.map((b) => this.parentFor(b.arch, b.hash));
+      const parents = this.parentsFor(batch);
       let results: EvalResult<A>[];
       try {
         results = await evaluator.evaluate(
