@@ -57,6 +57,18 @@ Napi::Array tensors_to_js(Napi::Env env, const std::vector<TensorInfo>& tensors,
   return out;
 }
 
+// { gradNorm, snip, fisher, synflow, jacov, naswot } (NaN where not finite).
+Napi::Object proxy_scores_to_js(Napi::Env env, const ProxyScores& p) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("gradNorm", p.grad_norm);
+  o.Set("snip", p.snip);
+  o.Set("fisher", p.fisher);
+  o.Set("synflow", p.synflow);
+  o.Set("jacov", p.jacov);
+  o.Set("naswot", p.naswot);
+  return o;
+}
+
 Napi::Object result_to_js(Napi::Env env, const CandidateResult& r) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("status", status_name(r.status));
@@ -241,14 +253,7 @@ Napi::Value ScoreProxies(const Napi::CallbackInfo& info) {
         o.Set("params", Napi::Number::New(env, static_cast<double>(r.params)));
         o.Set("flops", Napi::Number::New(env, static_cast<double>(r.flops)));
         o.Set("memoryBytes", Napi::Number::New(env, static_cast<double>(r.memory_bytes)));
-        Napi::Object scores = Napi::Object::New(env);
-        scores.Set("gradNorm", r.grad_norm);
-        scores.Set("snip", r.snip);
-        scores.Set("fisher", r.fisher);
-        scores.Set("synflow", r.synflow);
-        scores.Set("jacov", r.jacov);
-        scores.Set("naswot", r.naswot);
-        o.Set("scores", scores);
+        o.Set("scores", proxy_scores_to_js(env, r.scores));
         o.Set("seconds", r.seconds);
         out.Set(static_cast<uint32_t>(i), o);
       }
@@ -291,6 +296,19 @@ Napi::Value PlanNetwork(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// The bytes a synchronously built network of `plan` needs at `max_batch`, checked against the default
+// memory budget and the kernels' index limits before anything is allocated: CoreError("out_of_memory",
+// "<what> needs an estimated ...<at>, more than the memory budget of ...") when over it.
+std::int64_t check_network_budget(const Plan& plan, int max_batch, const std::string& what, const std::string& at) {
+  const NetworkLayout layout = layout_network(plan, max_batch);
+  const std::int64_t budget = default_memory_budget(), bytes = layout.bytes();
+  if (bytes > budget)
+    throw CoreError("out_of_memory", what + " needs an estimated " + format_bytes(bytes) + " (" + std::to_string(bytes) + " bytes)" + at +
+                                         ", more than the memory budget of " + format_bytes(budget) + " (" + std::to_string(budget) + " bytes)");
+  layout.check_indices();
+  return bytes;
+}
+
 // A network held by JavaScript, for inspection and tests on small inputs. Its methods run
 // synchronously on the calling thread; training goes through train(), which is asynchronous.
 class NetworkHandle final : public Napi::ObjectWrap<NetworkHandle> {
@@ -321,14 +339,7 @@ class NetworkHandle final : public Napi::ObjectWrap<NetworkHandle> {
     guarded(env, [&] {
       Plan plan = build_plan(nodes, input, outputs);
       // Budget before allocating: a plan too big for the machine is an error, not an abort.
-      const NetworkLayout layout = layout_network(plan, max_batch);
-      const std::int64_t budget = default_memory_budget();
-      bytes_ = layout.bytes();
-      if (bytes_ > budget)
-        throw CoreError("out_of_memory", "the network needs an estimated " + format_bytes(bytes_) + " (" + std::to_string(bytes_) +
-                                             " bytes) at maxBatch " + std::to_string(max_batch) + ", more than the memory budget of " +
-                                             format_bytes(budget) + " (" + std::to_string(budget) + " bytes)");
-      layout.check_indices();
+      bytes_ = check_network_budget(plan, max_batch, "the network", " at maxBatch " + std::to_string(max_batch));
       net_ = std::make_unique<Network>(std::move(plan), max_batch, cpu_backend());
       net_->init_params(static_cast<std::uint64_t>(seed));
     });
@@ -428,15 +439,7 @@ class NetworkHandle final : public Napi::ObjectWrap<NetworkHandle> {
     const std::vector<float> xs(x.Data(), x.Data() + x.ElementLength());
     const std::vector<std::int32_t> ys(labels.Data(), labels.Data() + count);
     SerialTeam team;
-    const ProxyScores p = network_proxies(*net_, ProxyBatch{xs.data(), ys.data(), nullptr, count, Task::Classification}, 0, &team, cpu_backend());
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("gradNorm", p.grad_norm);
-    o.Set("snip", p.snip);
-    o.Set("fisher", p.fisher);
-    o.Set("synflow", p.synflow);
-    o.Set("jacov", p.jacov);
-    o.Set("naswot", p.naswot);
-    return o;
+    return proxy_scores_to_js(env, network_proxies(*net_, ProxyBatch{xs.data(), ys.data(), nullptr, count, Task::Classification}, 0, &team, cpu_backend()));
   }
 
   std::unique_ptr<Network> net_;
@@ -577,16 +580,10 @@ Napi::Value InheritWeights(const Napi::CallbackInfo& info) {
   args.Set("seed", info[2]);
   const double seed = get_number(args, "seed", "", 0, 9007199254740991.0, 0);
   Plan plan = build_plan(nodes, input, parent->plan.output_size);
-  const NetworkLayout layout = layout_network(plan, 1);
-  const std::int64_t budget = default_memory_budget(), bytes = layout.bytes();
-  if (bytes > budget)
-    throw CoreError("out_of_memory", "the child network needs an estimated " + format_bytes(bytes) + " (" + std::to_string(bytes) +
-                                         " bytes), more than the memory budget of " + format_bytes(budget) + " (" + std::to_string(budget) + " bytes)");
-  layout.check_indices();
+  check_network_budget(plan, 1, "the child network", "");
   Network net(std::move(plan), 1, cpu_backend());
-  net.init_params(derive_seed(static_cast<std::uint64_t>(seed), 0xA7C1));
-  const InheritReport report =
-      inherit_weights(parent->plan, parent->params, parent->state, net.plan(), net.params(), net.state(), derive_seed(static_cast<std::uint64_t>(seed), 0x1A4F));
+  init_for_training(net, static_cast<std::uint64_t>(seed));
+  const InheritReport report = inherit_for_training(net, *parent, static_cast<std::uint64_t>(seed));
   Napi::Object out = Napi::Object::New(env);
   out.Set("params", tensors_to_js(env, net.plan().params, net.params()));
   out.Set("state", tensors_to_js(env, net.plan().state, net.state()));

@@ -143,7 +143,7 @@ class Mapper {
     plan_zero_branches(group_new, node_group);
     corr_.resize(C_.nodes.size());
     for (size_t i = 0; i < C_.nodes.size(); ++i) corr_[i] = visit(static_cast<int>(i));
-    const Corr& out = corr_.empty() ? input_ : corr_.back();
+    const Corr out = corr_.empty() ? start(-1) : corr_.back();
     bool identity = out.src.size() == static_cast<size_t>(out.pc) && !P_.nodes.empty() && out.pnode == static_cast<int>(P_.nodes.size()) - 1;
     for (size_t j = 0; identity && j < out.src.size(); ++j) identity = out.src[j] == static_cast<int>(j) && out.scale[j] == 1.0f;
     report_.function_preserving = out.exact && identity;
@@ -260,7 +260,6 @@ class Mapper {
     const PlannedNode& cn = C_.nodes[static_cast<size_t>(i)];
     const int p = match_[static_cast<size_t>(i)];
     const PlannedNode* pn = p >= 0 ? &P_.nodes[static_cast<size_t>(p)] : nullptr;
-    if (i == 0) input_ = start(-1);
     if (cn.spec.op == OpKind::Add) return visit_add(cn, pn, p);
     Corr in = start(cn.spec.inputs[0]);
     const bool follows = pn && in.pnode != kNone && through_dropout(pn->spec.inputs[0]) == through_dropout(in.pnode);
@@ -638,7 +637,6 @@ class Mapper {
   std::vector<int> match_;
   std::vector<bool> zero_;
   std::vector<Corr> corr_;
-  Corr input_;
   InheritReport report_;
 };
 

@@ -215,19 +215,8 @@ class ProxyRun {
 
   void run(Team* team, Backend& backend) {
     const auto start = Clock::now();
-    try {
-      attempt(team, backend);
-    } catch (const Cancelled&) {
-      fail(CandidateStatus::Cancelled, "cancelled");
-    } catch (const std::bad_alloc&) {
-      fail(CandidateStatus::OutOfMemory, "ran out of memory while scoring (estimated " + format_bytes(r_.memory_bytes) + ")");
-    } catch (const CoreError& e) {
-      fail(e.code() == "invalid_arch" ? CandidateStatus::Invalid : CandidateStatus::Failed, e.what());
-    } catch (const std::exception& e) {
-      fail(CandidateStatus::Failed, e.what());
-    } catch (...) {
-      fail(CandidateStatus::Failed, "unknown error");
-    }
+    run_candidate([&] { attempt(team, backend); }, [this](CandidateStatus s, const std::string& e) { fail(s, e); },
+                  [this] { return "ran out of memory while scoring (estimated " + format_bytes(r_.memory_bytes) + ")"; });
     r_.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     backend.release_workspace();
   }
@@ -236,7 +225,7 @@ class ProxyRun {
   void fail(CandidateStatus s, const std::string& why) {
     r_.status = s;
     r_.error = why;
-    r_.grad_norm = r_.snip = r_.fisher = r_.synflow = r_.jacov = r_.naswot = kNaN;
+    r_.scores = ProxyScores{kNaN, kNaN, kNaN, kNaN, kNaN, kNaN};
   }
 
   void attempt(Team* team, Backend& backend) {
@@ -259,15 +248,9 @@ class ProxyRun {
     if (!MemoryAccount::global().acquire(r_.memory_bytes, limit_, cancel_)) throw Cancelled();
     MemoryReservation held(r_.memory_bytes);
     Network net(std::move(plan), b, backend);
-    net.init_params(derive_seed(o_.seed, 0xA7C1), team);  // the initialisation training starts from
+    init_for_training(net, o_.seed, team);
     const ProxyBatch batch{mb_.x.data(), mb_.labels.data(), mb_.targets.data(), mb_.count, d_.task};
-    const ProxyScores p = network_proxies(net, batch, o_.seed, team, backend);
-    r_.grad_norm = p.grad_norm;
-    r_.snip = p.snip;
-    r_.fisher = p.fisher;
-    r_.synflow = p.synflow;
-    r_.jacov = p.jacov;
-    r_.naswot = p.naswot;
+    r_.scores = network_proxies(net, batch, o_.seed, team, backend);
   }
 
   const Candidate& c_;

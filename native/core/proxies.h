@@ -31,14 +31,6 @@ struct ProxyOptions {
   std::int64_t max_memory = 0;   // as TrainOptions::max_memory
 };
 
-struct ProxyResult {
-  CandidateStatus status = CandidateStatus::Ok;
-  std::string error;
-  std::int64_t params = 0, flops = 0, memory_bytes = 0;
-  double grad_norm = 0, snip = 0, fisher = 0, synflow = 0, jacov = 0, naswot = 0;  // NaN when not finite
-  double seconds = 0;
-};
-
 class Network;
 class Backend;
 class Team;
@@ -54,6 +46,14 @@ struct ProxyBatch {
 
 struct ProxyScores {
   double grad_norm = 0, snip = 0, fisher = 0, synflow = 0, jacov = 0, naswot = 0;  // NaN when not finite
+};
+
+struct ProxyResult {
+  CandidateStatus status = CandidateStatus::Ok;
+  std::string error;
+  std::int64_t params = 0, flops = 0, memory_bytes = 0;
+  ProxyScores scores;
+  double seconds = 0;
 };
 
 // The proxies of `net` as it is (its parameters restored afterwards; its batch-norm statistics and

@@ -119,20 +119,11 @@ class CandidateRun {
   // Never throws: every failure becomes the candidate's status.
   void run(Team* team, Backend& backend) {
     r_.input = job_.input;
-    try {
-      attempt(team, backend);
-    } catch (const Cancelled&) {
-      fail(CandidateStatus::Cancelled, "cancelled");
-    } catch (const std::bad_alloc&) {
-      fail(CandidateStatus::OutOfMemory, "ran out of memory while training (estimated " + format_bytes(r_.memory_bytes) +
-                                             ", memory budget " + format_bytes(job_.memory_limit) + ")");
-    } catch (const CoreError& e) {
-      fail(e.code() == "invalid_arch" ? CandidateStatus::Invalid : CandidateStatus::Failed, e.what());
-    } catch (const std::exception& e) {
-      fail(CandidateStatus::Failed, e.what());
-    } catch (...) {
-      fail(CandidateStatus::Failed, "unknown error");
-    }
+    run_candidate([&] { attempt(team, backend); }, [this](CandidateStatus s, const std::string& e) { fail(s, e); },
+                  [this] {
+                    return "ran out of memory while training (estimated " + format_bytes(r_.memory_bytes) + ", memory budget " +
+                           format_bytes(job_.memory_limit) + ")";
+                  });
     r_.seconds = std::chrono::duration<double>(Clock::now() - job_.start).count();
     r_.samples_per_second = r_.seconds > 0 ? static_cast<double>(r_.samples_seen) / r_.seconds : 0.0;
     backend.release_workspace();
@@ -246,11 +237,8 @@ class CandidateRun {
     const std::int64_t report_every = std::max<std::int64_t>(1, steps_per_epoch / 20);
     int first_epoch = 0;
     if (resume_) first_epoch = restore(*resume_, net, opt, dropout_rng, steps_per_epoch);
-    else net.init_params(derive_seed(o_.seed, 0xA7C1), team);
-    if (parent_ && !resume_) {
-      r_.inheritance = std::make_shared<InheritReport>(
-          inherit_weights(parent_->plan, parent_->params, parent_->state, net.plan(), net.params(), net.state(), derive_seed(o_.seed, 0x1A4F)));
-    }
+    else init_for_training(net, o_.seed, team);
+    if (parent_ && !resume_) r_.inheritance = std::make_shared<InheritReport>(inherit_for_training(net, *parent_, o_.seed));
     std::int64_t global = first_epoch * steps_per_epoch;
     for (int epoch = first_epoch; epoch < o_.epochs; ++epoch) {
       // Each epoch's order comes from (seed, epoch) when the epoch starts, not all epochs up front.
@@ -330,7 +318,7 @@ class CandidateRun {
         job_.progress(ev);
       }
     }
-    if (first_epoch >= o_.epochs && r_.epochs.empty() && !resume_) {
+    if (o_.epochs == 0) {
       // epochs 0: the network as initialised (or inherited), evaluated untrained.
       const Evaluation val = evaluate(net, d_.validation, team);
       r_.val_loss = val.loss;
@@ -370,6 +358,29 @@ class CandidateRun {
 };
 
 }  // namespace
+
+void init_for_training(Network& net, std::uint64_t seed, const Team* team) { net.init_params(derive_seed(seed, 0xA7C1), team); }
+
+InheritReport inherit_for_training(Network& net, const ParentWeights& parent, std::uint64_t seed) {
+  return inherit_weights(parent.plan, parent.params, parent.state, net.plan(), net.params(), net.state(), derive_seed(seed, 0x1A4F));
+}
+
+void run_candidate(const std::function<void()>& attempt, const std::function<void(CandidateStatus, const std::string&)>& fail,
+                   const std::function<std::string()>& oom_error) {
+  try {
+    attempt();
+  } catch (const Cancelled&) {
+    fail(CandidateStatus::Cancelled, "cancelled");
+  } catch (const std::bad_alloc&) {
+    fail(CandidateStatus::OutOfMemory, oom_error());
+  } catch (const CoreError& e) {
+    fail(e.code() == "invalid_arch" ? CandidateStatus::Invalid : CandidateStatus::Failed, e.what());
+  } catch (const std::exception& e) {
+    fail(CandidateStatus::Failed, e.what());
+  } catch (...) {
+    fail(CandidateStatus::Failed, "unknown error");
+  }
+}
 
 void check_train_inputs(const TrainData& d, const TrainOptions& o) {
   if (o.epochs < 0) bad_argument("epochs must be >= 0 but got " + std::to_string(o.epochs));

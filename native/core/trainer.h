@@ -121,6 +121,22 @@ struct ProgressEvent {
 };
 using ProgressFn = std::function<void(const ProgressEvent&)>;
 
+class Network;
+class Team;
+
+// The initialisation a training under `seed` starts from (the proxies score the same one).
+void init_for_training(Network& net, std::uint64_t seed, const Team* team = nullptr);
+
+// Maps `parent`'s weights onto `net` (initialised by init_for_training) as a training with that
+// parent and `seed` does.
+InheritReport inherit_for_training(Network& net, const ParentWeights& parent, std::uint64_t seed);
+
+// Runs one candidate's work, turning what it throws into `fail(status, error)`: Cancelled is
+// `Cancelled`, std::bad_alloc `OutOfMemory` (the error from `oom_error`), a CoreError `Invalid` when
+// its code is invalid_arch and `Failed` otherwise, anything else `Failed`. Never throws.
+void run_candidate(const std::function<void()>& attempt, const std::function<void(CandidateStatus, const std::string&)>& fail,
+                   const std::function<std::string()>& oom_error);
+
 // Checks options and data; throws CoreError("invalid_argument", ...) on a bad value.
 void check_train_inputs(const TrainData& data, const TrainOptions& options);
 

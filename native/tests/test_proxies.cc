@@ -182,13 +182,16 @@ void test_batched_scores_are_deterministic() {
   const auto alone = score_proxies({b}, d.view, o, nullptr);
   o.threads = 2;
   const auto batch = score_proxies({a, b, bad, c}, d.view, o, nullptr);
-  CHECK(batch[2].status == CandidateStatus::Invalid && std::isnan(batch[2].snip));
+  CHECK(batch[2].status == CandidateStatus::Invalid && std::isnan(batch[2].scores.snip));
   CHECK(batch[1].status == CandidateStatus::Ok);
-  CHECK(batch[1].grad_norm == alone[0].grad_norm && batch[1].snip == alone[0].snip && batch[1].fisher == alone[0].fisher &&
-        batch[1].synflow == alone[0].synflow && batch[1].jacov == alone[0].jacov && batch[1].naswot == alone[0].naswot);
+  const ProxyScores& s1 = batch[1].scores;
+  const ProxyScores& s0 = alone[0].scores;
+  CHECK(s1.grad_norm == s0.grad_norm && s1.snip == s0.snip && s1.fisher == s0.fisher && s1.synflow == s0.synflow && s1.jacov == s0.jacov &&
+        s1.naswot == s0.naswot);
   for (const ProxyResult& r : {batch[0], batch[1], batch[3]}) {
-    CHECK(std::isfinite(r.grad_norm) && r.grad_norm > 0 && std::isfinite(r.snip) && std::isfinite(r.fisher) && std::isfinite(r.synflow) &&
-          std::isfinite(r.jacov) && std::isfinite(r.naswot));
+    const ProxyScores& s = r.scores;
+    CHECK(std::isfinite(s.grad_norm) && s.grad_norm > 0 && std::isfinite(s.snip) && std::isfinite(s.fisher) && std::isfinite(s.synflow) &&
+          std::isfinite(s.jacov) && std::isfinite(s.naswot));
     CHECK(r.params > 0 && r.memory_bytes > 0);
   }
   o.batch_size = 0;
