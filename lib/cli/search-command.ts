@@ -43,6 +43,9 @@ With no options: the mlp space on the embedded digits data, regularized evolutio
   --prescreen K           propose K times as many candidates per batch, train only the best by
                           zero-cost proxies (untrained; see nasx proxy); not with --scheduler
   --prescreen-proxies L   the proxies ranked by, comma-separated (default synflow,jacov,snip)
+  --prior N               bo, mcts: score N uniform samples by the proxies first; the surrogate starts
+                          from them and proposes by them until the initial design is done
+  --prior-proxies L       the proxies of --prior (default synflow,jacov,snip)
   --min-epochs N          a scheduler's first rung (default 1)
   --max-epochs N          a scheduler's last rung (default --epochs)
   --eta N                 a scheduler's reduction factor (default 3)
@@ -70,6 +73,8 @@ const FLAGS = {
   inherit: { type: 'boolean' },
   prescreen: { type: 'string' },
   'prescreen-proxies': { type: 'string' },
+  prior: { type: 'string' },
+  'prior-proxies': { type: 'string' },
   scheduler: { type: 'string' },
   'min-epochs': { type: 'string' },
   'max-epochs': { type: 'string' },
@@ -166,6 +171,10 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const prescreenProxies = values['prescreen-proxies']?.split(',').map((p) => choiceFlag('prescreen-proxies', p.trim(), [...PROXY_NAMES, 'params', 'flops'] as const) as string);
   if (prescreenProxies && prescreen === undefined) throw new UsageError('--prescreen-proxies needs --prescreen K');
   if (prescreen !== undefined && scheduler !== 'none') throw new UsageError('--prescreen applies without a --scheduler');
+  const prior = intFlag('prior', values.prior, 2, 100000);
+  const priorProxies = values['prior-proxies']?.split(',').map((p) => choiceFlag('prior-proxies', p.trim(), [...PROXY_NAMES, 'params', 'flops'] as const) as string);
+  if (priorProxies && prior === undefined) throw new UsageError('--prior-proxies needs --prior N');
+  if (prior !== undefined && strategy !== 'bo' && strategy !== 'mcts') throw new UsageError(`--prior applies to --strategy bo or mcts, not ${strategy}`);
   if (values.inherit && scheduler !== 'none') {
     throw new UsageError('--inherit applies without a --scheduler (a scheduler\'s promotions continue their own training)');
   }
@@ -218,6 +227,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     scheduler,
     ...(values.inherit ? { inherit: true } : {}),
     ...(prescreen !== undefined ? { prescreen: { factor: prescreen, ...(prescreenProxies ? { proxies: prescreenProxies } : {}) } } : {}),
+    ...(prior !== undefined ? { prior: { samples: prior, ...(priorProxies ? { proxies: priorProxies } : {}) } } : {}),
     schedulerOptions: scheduler === 'none' ? undefined : { maxEpochs: epochs, ...(minEpochs ? { minEpochs } : {}), ...(eta ? { eta } : {}) },
     seed,
     signal: stop.signal,

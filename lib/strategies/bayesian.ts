@@ -203,6 +203,8 @@ export class BayesianOptimization<A> implements Strategy<A> {
   private pending: Entry<A>[] = [];
   private proposed = 0;
   private hyper: Hyper | null = null;
+  /** Cheap estimates (see `prior`): entries and their scores, used while the initial design lasts. */
+  private priors: { e: Entry<A>; score: number }[] = [];
 
   constructor(
     private readonly context: StrategyContext<A>,
@@ -261,10 +263,32 @@ export class BayesianOptimization<A> implements Strategy<A> {
     return c;
   }
 
+  /**
+   * Zero-cost estimates of unevaluated architectures: until `initialSamples` results are in, the GP
+   * is fitted to them (as normal scores of their ranks) together with the results, the candidate
+   * pool includes them, and proposals come from the acquisition function instead of uniform samples.
+   */
+  prior(estimates: readonly Observation<A>[]): void {
+    const checked = checkObservations(estimates, this.context.space);
+    const byHash = new Map<string, { e: Entry<A>; score: number }>();
+    for (const o of checked) {
+      if (o.score === null || !Number.isFinite(o.score) || byHash.has(o.hash)) continue;
+      byHash.set(o.hash, { e: this.entry(o.arch, o.hash), score: o.score });
+    }
+    this.priors = [...byHash.values()];
+  }
+
+  /** The estimates the surrogate uses now: while the initial design lasts, those not evaluated. */
+  private activePriors(): { e: Entry<A>; score: number }[] {
+    if (this.priors.length < 2 || this.okCount() >= this.o.initialSamples) return [];
+    return this.priors.filter((p) => !this.observed.has(p.e.hash));
+  }
+
   ask(n: number): A[] {
     checkAskCount(n);
     const out: Entry<A>[] = [];
-    while (out.length < n && (this.proposed < this.o.initialSamples || this.okCount() < 2)) {
+    const guided = this.activePriors().length >= 2;
+    while (out.length < n && !guided && (this.proposed < this.o.initialSamples || this.okCount() < 2)) {
       const e = this.randomUnseen();
       if (!e) return out.map((x) => x.arch);
       this.accept(e, out);
@@ -302,19 +326,29 @@ export class BayesianOptimization<A> implements Strategy<A> {
   /** Fits the GP to the results so far (re-selecting hyper-parameters when due). */
   private fit(): Model {
     const subset = this.fitSet();
-    const n = subset.length;
     // Hyper-parameters are re-selected by the number of results told, whatever the subset.
     const told = this.observations.length;
     const scores = subset.map((i) => this.scores[i]!);
     let min = Infinity;
     for (const s of scores) if (s !== null && s < min) min = s;
     // A failed evaluation counts as the worst result so far, so the surrogate steers away from it.
-    const raw = scores.map((s) => (s === null ? min : s));
-    const y = this.targets === 'rank' ? rankTargets(raw) : standardTargets(raw);
+    const raw = scores.map((s) => (min === Infinity ? 0 : s === null ? min : s));
+    const real = this.targets === 'rank' ? rankTargets(raw) : standardTargets(raw);
     let best = -Infinity;
-    for (const v of y) if (v > best) best = v;
-
+    for (const v of real) if (v > best) best = v;
     const codes = subset.map((i) => this.observations[i]!.code);
+    // While the initial design lasts, the estimates join the fit as observations of their own ranks.
+    const priors = this.activePriors();
+    let y = real;
+    if (priors.length > 0) {
+      const py = rankTargets(priors.map((p) => p.score));
+      y = new Float64Array(real.length + py.length);
+      y.set(real);
+      y.set(py, real.length);
+      for (const p of priors) codes.push(p.e.code);
+      if (real.length === 0) for (const v of py) if (v > best) best = v;
+    }
+    const n = codes.length;
     const h = new Float64Array(n * n);
     let meanH = 0;
     for (let i = 0; i < n; i++) {
@@ -405,6 +439,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
         add(a);
       }
     }
+    for (const p of this.activePriors()) add(p.e.arch);
     for (let k = 0; k < this.o.poolRandom; k++) add(space.sample(this.rng));
     return pool;
   }

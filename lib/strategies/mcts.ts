@@ -257,6 +257,10 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
   private modelSize = 0;
   private surrogate: RolloutSurrogate | undefined;
   private readonly rolloutCache = new Map<string, RolloutStats>();
+  /** Cheap estimates (see `prior`) as decisions and normal scores of their ranks. */
+  private priors: { decisions: number[]; z: number }[] = [];
+  /** Estimates at the front of the current model (-1: none fitted yet). */
+  private modelPriors = 0;
   private readonly optionsCache = new Map<string, number>();
   /** Each observed score's normal score (see `fit`). */
   private readonly normalScores = new Map<number, number>();
@@ -337,6 +341,15 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
    */
   private fit(): void {
     const ok = this.records.filter((r) => r.score !== null);
+    // While the initial design lasts, the cheap estimates (see `prior`) come first in the model.
+    const priorCount = this.guided(ok.length) ? this.priors.length : 0;
+    if (priorCount !== this.modelPriors) {
+      this.model = this.newModel();
+      this.modelSize = 0;
+      this.surrogate = undefined;
+      this.modelPriors = priorCount;
+      for (let i = 0; i < priorCount; i++) this.model.add(this.features(this.priors[i]!.decisions));
+    }
     if (ok.length === this.modelSize && this.surrogate) return;
     for (let i = this.modelSize; i < ok.length; i++) this.model.add(this.features(ok[i]!.decisions));
     this.modelSize = ok.length;
@@ -349,12 +362,43 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
       this.normalScores.set(sorted[i]!, normalQuantile(((i + j) / 2 + 0.5) / sorted.length));
       i = j + 1;
     }
-    const targets = ok.map((r) => this.z(r.score!));
+    const targets = [...this.priors.slice(0, priorCount).map((p) => p.z), ...ok.map((r) => this.z(r.score!))];
     this.surrogate = this.model.export(targets, true);
     this.rolloutCache.clear();
-    this.lo = this.z(sorted[Math.floor((sorted.length - 1) / 2)]!);
-    this.hi = this.z(sorted[sorted.length - 1]!);
+    const values = [...targets].sort((a, b) => a - b);
+    this.lo = values[Math.floor((values.length - 1) / 2)]!;
+    this.hi = values[values.length - 1]!;
     if (!(this.hi > this.lo)) this.hi = this.lo + 1;
+  }
+
+  /** Whether proposals follow the surrogate fitted to the cheap estimates (`ok` results so far). */
+  private guided(ok: number): boolean {
+    return this.priors.length >= 2 && ok < this.o.initial;
+  }
+
+  /**
+   * Zero-cost estimates of unevaluated architectures: until `initial` results are in, the surrogate
+   * (and so the rollouts' leaf values) is fitted to them, as normal scores of their ranks, together
+   * with the results, and proposals come from the tree search instead of uniform samples.
+   */
+  prior(estimates: readonly Observation<A>[]): void {
+    const seen = new Set<string>();
+    const kept: { decisions: number[]; score: number }[] = [];
+    for (const o of checkObservations(estimates, this.context.space)) {
+      if (o.score === null || !Number.isFinite(o.score) || seen.has(o.hash)) continue;
+      seen.add(o.hash);
+      kept.push({ decisions: this.context.space.decisions(o.arch), score: o.score });
+    }
+    const order = kept.map((_, i) => i).sort((a, b) => kept[a]!.score - kept[b]!.score || a - b);
+    const z = new Array<number>(kept.length);
+    for (let i = 0; i < order.length; ) {
+      let j = i;
+      while (j + 1 < order.length && kept[order[j + 1]!]!.score === kept[order[i]!]!.score) j++;
+      for (let k = i; k <= j; k++) z[order[k]!] = normalQuantile(((i + j) / 2 + 0.5) / order.length);
+      i = j + 1;
+    }
+    this.priors = kept.map((p, i) => ({ decisions: p.decisions, z: z[i]! }));
+    this.modelPriors = -1;
   }
 
   /** The normal score of an observed score (see `fit`). */
@@ -430,7 +474,7 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
     // A child's surrogate value: the best value its rollouts reached (an optimistic estimate of what
     // its subtree holds; bounding it by the best completions not yet seen searched worse on NB201).
     const surrogate = stats.max;
-    const prior = this.selection === 'puct' ? this.prior(surrogate, allowed) : undefined;
+    const prior = this.selection === 'puct' ? this.puctPrior(surrogate, allowed) : undefined;
     let best = -1;
     let bestScore = -Infinity;
     allowed.forEach((j, i) => {
@@ -450,7 +494,7 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
     return best;
   }
 
-  private prior(surrogate: Float64Array, allowed: number[]): number[] {
+  private puctPrior(surrogate: Float64Array, allowed: number[]): number[] {
     const v = allowed.map((j) => this.norm(surrogate[j]!) / this.o.priorTemperature);
     const m = Math.max(...v);
     const e = v.map((x) => Math.exp(x - m));
@@ -567,9 +611,10 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
     for (let i = 0; i < n; i++) {
       const told = this.records.filter((r) => r.score !== null).length;
       let p: { decisions: number[]; hash: string; path?: string[] } | undefined;
-      if (this.proposed < this.o.initial || told === 0) p = this.randomProposal();
+      const random = !this.guided(told) && (this.proposed < this.o.initial || told === 0);
+      if (random) p = this.randomProposal();
       else p = this.search();
-      if (!p) p = this.proposed < this.o.initial || told === 0 ? undefined : this.randomProposal();
+      if (!p) p = random ? undefined : this.randomProposal();
       if (!p) break;
       this.node('');
       const path = p.path ?? this.nodesOn(p.decisions);
@@ -667,6 +712,7 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
     // The surrogate is rebuilt from the records in the same order, so it is the same model.
     this.model = this.newModel();
     this.modelSize = 0;
+    this.modelPriors = -1;
     this.surrogate = undefined;
     this.rolloutCache.clear();
   }

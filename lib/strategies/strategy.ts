@@ -44,6 +44,14 @@ export interface Strategy<A = unknown> {
    * best evaluated architectures.
    */
   parentOf?(arch: A, hash: string): string | null | undefined;
+  /**
+   * Cheap estimates for architectures not evaluated (zero-cost proxy scores, higher is better, on
+   * any scale: only their order is used), given once before the first ask. A strategy that takes
+   * them (bo, mcts) fits its surrogate to them while it has fewer real results than its initial
+   * design, and proposes by the surrogate from the first ask instead of uniform samples. Not part of
+   * stateDict: give them again after loadStateDict.
+   */
+  prior?(estimates: readonly Observation<A>[]): void;
   /** JSON-serialisable state; loadStateDict(stateDict()) on a fresh instance resumes the identical sequence. */
   stateDict(): unknown;
   loadStateDict(state: unknown): void;

@@ -15,6 +15,7 @@ import { checkFidelity, type EvalMetrics, type EvalResult, type EvalStatus, type
 import { checkSearchSpace, type SearchSpace } from '../space/space.js';
 import { createStrategy } from '../strategies/registry.js';
 import { MAX_ASK, type Strategy } from '../strategies/strategy.js';
+import { createRng } from '../util/rng.js';
 
 export interface Budget {
   /** Evaluations (duplicates skipped by dedupe do not count; each promotion counts). */
@@ -69,6 +70,14 @@ export interface StudyOptions<A> {
    * native one). Not with a scheduler.
    */
   prescreen?: { factor: number; proxies?: readonly string[] };
+  /**
+   * Zero-cost priors: before the first proposal, `samples` uniform samples of the space (default 256)
+   * are scored untrained by the average rank over `proxies` (default as `prescreen`) and given to
+   * the strategy's `prior` (bo and mcts fit their surrogates to them until their initial design is
+   * done, and propose by the surrogate from the start). Needs an evaluator with `prescreen` and a
+   * strategy with `prior`. `true`: the defaults.
+   */
+  prior?: boolean | { samples?: number; proxies?: readonly string[] };
   /** Where parents' weights are kept under `inherit` (default: a new 256 MiB store). */
   weightStore?: WeightStore;
   /** Skip architectures whose canonical hash was already evaluated. Default true. */
@@ -228,6 +237,21 @@ export class Study<A> extends EventEmitter {
         throw typeError('options.evaluator', `an evaluator that can prescreen (the ${options.evaluator.name} evaluator cannot)`, options.evaluator);
       }
       if (this.scheduler) throw new RangeError('Expected options.prescreen to be omitted under a scheduler but received ' + JSON.stringify(options.prescreen));
+    }
+    if (options.prior !== undefined && options.prior !== false) {
+      if (options.prior !== true) {
+        const p = checkObject('options.prior', options.prior);
+        if (p.samples !== undefined) checkInteger('options.prior.samples', p.samples, 2, 100_000);
+        if (p.proxies !== undefined && (!Array.isArray(p.proxies) || p.proxies.length === 0)) {
+          throw typeError('options.prior.proxies', 'a non-empty array of proxy names', p.proxies);
+        }
+      }
+      if (typeof options.evaluator.prescreen !== 'function') {
+        throw typeError('options.evaluator', `an evaluator that can score proxies for options.prior (the ${options.evaluator.name} evaluator cannot)`, options.evaluator);
+      }
+      if (typeof this.strategy.prior !== 'function') {
+        throw typeError('options.strategy', `a strategy that takes priors for options.prior (bo or mcts; ${this.strategy.name} does not)`, this.strategy.name);
+      }
     }
     if (options.inherit) {
       if (this.scheduler) {
@@ -403,7 +427,11 @@ export class Study<A> extends EventEmitter {
     // One signal for the evaluator: the caller's abort, or the time budget running out mid-batch.
     const stop = this.stopSignal();
     try {
-      await (this.scheduler ? this.scheduledLoop(this.scheduler, stop) : this.plainLoop(stop));
+      if (this.options.prior && !(await this.givePriors(stop))) {
+        this.state = stop.timeUp() && !this.options.signal?.aborted ? 'done' : 'interrupted';
+      } else {
+        await (this.scheduler ? this.scheduledLoop(this.scheduler, stop) : this.plainLoop(stop));
+      }
     } catch (err) {
       this.state = 'failed';
       this.failure = (err as Error).message;
@@ -417,6 +445,35 @@ export class Study<A> extends EventEmitter {
     const summary = this.summary();
     this.emit('done', summary);
     return summary;
+  }
+
+  /** Scores `prior.samples` uniform samples by their proxies and gives them to the strategy. */
+  private async givePriors({ signal }: StopSignal): Promise<boolean> {
+    const { space, evaluator, seed } = this.options;
+    const o = this.options.prior === true ? {} : (this.options.prior as { samples?: number; proxies?: readonly string[] });
+    const samples = o.samples ?? 256;
+    // Their own random stream, so the strategy's proposals do not depend on how many were drawn.
+    const rng = createRng(((seed ?? 0) ^ 0x9e3779b9) >>> 0);
+    const archs: { arch: A; hash: string }[] = [];
+    const hashes = new Set<string>();
+    for (let tries = 0; archs.length < samples && tries < samples * 20; tries++) {
+      const arch = space.sample(rng);
+      const hash = space.hash(arch);
+      if (hashes.has(hash)) continue;
+      hashes.add(hash);
+      archs.push({ arch, hash });
+    }
+    let ranks: number[];
+    try {
+      ranks = await evaluator.prescreen!(archs.map((a) => a.arch), o.proxies ?? DEFAULT_PRESCREEN, { signal });
+    } catch (err) {
+      if (err instanceof AbortError) return false;
+      throw err;
+    }
+    const estimates = archs.map((a, i) => ({ arch: a.arch, hash: a.hash, score: Number.isFinite(ranks[i]) ? -ranks[i]! : null }));
+    this.strategy.prior!(estimates);
+    this.emit('prior', { scored: estimates.filter((e) => e.score !== null).length });
+    return true;
   }
 
   /** Aborted by the caller's signal or when the time budget runs out; `timeUp()` tells which. */
