@@ -15,7 +15,8 @@ export type NasxErrorCode =
   | 'ERR_NASX_IO'
   | 'ERR_NASX_INVALID_ARGUMENT'
   | 'ERR_NASX_MODEL_FILE'
-  | 'ERR_NASX_ONNX';
+  | 'ERR_NASX_ONNX'
+  | 'ERR_NASX_STORAGE';
 
 export class NasxError extends Error {
   readonly code: NasxErrorCode;
