@@ -49,6 +49,11 @@ export type { InheritOptions, InheritReport, Inherited, ParentModel } from './es
 export type { ProxyName, ProxyOptions, ProxyResult } from './estimation/proxies.js';
 export { Study } from './study/study.js';
 export type { StudyOptions, StudySummary, StudyStatus, StudyProgress, Trial, Budget } from './study/study.js';
+export { MemoryStorage } from './study/storage/memory.js';
+export { SqliteStorage } from './study/storage/sqlite.js';
+export { openStorage, DEFAULT_STORAGE } from './study/storage/open.js';
+export { SCHEMA_VERSION } from './study/storage/storage.js';
+export type { Storage, StorageTx, StudyRecord, StudyListing, TrialRow, TrialState, SerialState } from './study/storage/storage.js';
 export { runBenchmark } from './study/benchmark.js';
 export type { BenchmarkOptions, BenchmarkResult, StrategyBenchmark } from './study/benchmark.js';
 export { TfjsEvaluator, loadTfjs, TFJS_PACKAGES } from './evaluators/tfjs.js';

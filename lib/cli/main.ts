@@ -13,6 +13,7 @@ import { benchCommand } from './bench-command.js';
 import { exportCommand } from './export-command.js';
 import { tabulateCommand } from './tabulate-command.js';
 import { proxyCommand } from './proxy-command.js';
+import { studiesCommand } from './studies-command.js';
 
 const USAGE = `Usage: nasx <command> [options]
 
@@ -23,6 +24,7 @@ Commands:
   export    export a trained model to ONNX, validated by ONNX Runtime (nasx export --help)
   tabulate  train a sample of a space and write a learning-curve table (nasx tabulate --help)
   proxy     score a sample of a space by zero-cost proxies, untrained (nasx proxy --help)
+  studies   list, show or export the studies kept by nasx search --study (nasx studies --help)
   info      show the native engine's build: instruction set, threads, CUDA
 
 Options:
@@ -58,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
         return await tabulateCommand(rest);
       case 'proxy':
         return await proxyCommand(rest);
+      case 'studies':
+        return await studiesCommand(rest);
       case 'info':
         return await info();
       case '--version':
@@ -70,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, export, tabulate, proxy, info`);
+        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, export, tabulate, proxy, studies, info`);
     }
   } catch (err) {
     if (err instanceof UsageError) {

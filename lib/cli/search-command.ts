@@ -19,6 +19,7 @@ import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
 import { ProgressBar, compact, formatSeconds, table } from './progress.js';
 import { SCHEDULER_NAMES } from '../estimation/registry.js';
 import { stopOnSignals } from './stop-on-signals.js';
+import { DEFAULT_STORAGE, isPostgresUrl, openStorage } from '../study/storage/open.js';
 
 export const SEARCH_DEFAULTS = { space: 'mlp', strategy: 'evolution', budget: 40, parallel: 4, epochs: 20, batchSize: 32, lr: 3e-3 } as const;
 
@@ -60,6 +61,12 @@ With no options: the mlp space on the embedded digits data, regularized evolutio
   --top K                 architectures in the final table (default 5)
   --max-latency-ms X      candidates whose ONNX Runtime latency (batch 1, median) is over X ms are invalid
   --export FILE.onnx      retrain the best architecture at the same settings, export it to ONNX and validate it
+  --study NAME            keep the study in --storage as it runs; the same command again resumes it
+                          (finished trials kept, the strategy continued; --budget may be raised)
+  --storage LOC           with --study: a SQLite file (default ${DEFAULT_STORAGE}) or postgres://user@host/db
+  --worker                with a postgres:// --storage: one of several processes (on any machines)
+                          working on one study; a worker that dies has its trial re-run by another
+  --lease S               seconds without a heartbeat before a dead worker's trial is re-run (default 60)
   --out FILE              also write the JSON result to FILE
   --json                  print the JSON result: best, history, strategy, space, seed, budget
 `;
@@ -93,6 +100,10 @@ const FLAGS = {
   out: { type: 'string' },
   export: { type: 'string' },
   'max-latency-ms': { type: 'string' },
+  study: { type: 'string' },
+  storage: { type: 'string' },
+  worker: { type: 'boolean' },
+  lease: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -196,6 +207,19 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const maxMemory = bytesFlag('max-memory', values['max-memory'], 2 ** 20);
   const top = intFlag('top', values.top, 1, 1000) ?? 5;
   const maxLatencyMs = numberFlag('max-latency-ms', values['max-latency-ms'], 0, 1e6, true);
+  const studyName = values.study;
+  if (studyName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(studyName)) {
+    throw new UsageError(`Expected --study to be a name of letters, digits, ".", "_" and "-" (at most 128, starting with a letter or digit) but received ${JSON.stringify(studyName)}`);
+  }
+  if (studyName === undefined && (values.storage !== undefined || values.worker || values.lease !== undefined)) {
+    throw new UsageError('--storage, --worker and --lease need --study NAME');
+  }
+  const storageLocation = values.storage ?? DEFAULT_STORAGE;
+  if (values.worker && !isPostgresUrl(storageLocation)) {
+    throw new UsageError(`--worker needs a PostgreSQL --storage (postgres://…): a SQLite study is run by one process at a time, but received ${JSON.stringify(storageLocation)}`);
+  }
+  if (studyName !== undefined && scheduler !== 'none') throw new UsageError('--study applies without a --scheduler');
+  const lease = numberFlag('lease', values.lease, 1, 86400);
   const source = datasetFromFlags(values);
   const space = await resolveSpace(values.space ?? SEARCH_DEFAULTS.space);
   if (!space.trainable) {
@@ -212,8 +236,10 @@ export async function searchCommand(argv: string[]): Promise<number> {
     train: { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}), ...(maxMemory ? { maxMemory } : {}) },
     ...(maxLatencyMs !== undefined ? { latency: { maxMs: maxLatencyMs } } : {}),
   });
+  const storage = studyName === undefined ? undefined : await openStorage(storageLocation);
   const stop = stopOnSignals(() => bar.log('Interrupted: finishing the current step, then writing the results gathered so far...'));
   const study = new Study<unknown>({
+    ...(storage ? { storage, name: studyName, ...(lease !== undefined ? { leaseSeconds: lease } : {}) } : {}),
     space,
     strategy,
     evaluator,
@@ -246,7 +272,11 @@ export async function searchCommand(argv: string[]): Promise<number> {
         : `${scheduler} from ${study.scheduler!.minEpochs} to ${study.scheduler!.maxEpochs} epochs`;
     bar.log(
       `Searching the ${space.name} space on ${data.name} (${data.train.count} train / ${data.validation.count} validation / ` +
-        `${data.test.count} test) with ${strategy}: ${limits}, ${parallel} at a time, ${fidelity}`,
+        `${data.test.count} test) with ${strategy}: ${limits}, ${parallel} at a time, ${fidelity}` +
+        (storage ? `; study ${studyName} in ${storage.location}${values.worker ? ' (worker)' : ''}` : ''),
+    );
+    study.on('resume', (r: { finished: number; requeued: number }) =>
+      bar.log(`Resuming study ${studyName}: ${r.finished} evaluations kept${r.requeued > 0 ? `, ${r.requeued} left unfinished to run again` : ''}`),
     );
   }
   let batchDone = 0;
@@ -318,6 +348,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
   } finally {
     stop.dispose();
     bar.done();
+    await storage?.close();
   }
   let outWritten = false;
   if (values.out) {

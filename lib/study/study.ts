@@ -16,6 +16,8 @@ import { checkSearchSpace, type SearchSpace } from '../space/space.js';
 import { createStrategy } from '../strategies/registry.js';
 import { MAX_ASK, type Strategy } from '../strategies/strategy.js';
 import { createRng } from '../util/rng.js';
+import { hostname } from 'node:os';
+import { FINISHED_STATES, workerId, type Storage, type StorageTx, type TrialRow } from './storage/storage.js';
 
 export interface Budget {
   /** Evaluations (duplicates skipped by dedupe do not count; each promotion counts). */
@@ -80,6 +82,21 @@ export interface StudyOptions<A> {
   prior?: boolean | { samples?: number; proxies?: readonly string[] };
   /** Where parents' weights are kept under `inherit` (default: a new 256 MiB store). */
   weightStore?: WeightStore;
+  /**
+   * Where the study lives (see lib/study/storage): with a SQLite or PostgreSQL storage, every
+   * proposal, result and strategy state is written as it happens, and a study of the same `name`
+   * that exists there is resumed (its finished trials kept, trials left running by a dead process
+   * re-run, the strategy continued from its saved state). Needs `name`. Not with a scheduler.
+   */
+  storage?: Storage;
+  /** The study's name in `storage`. */
+  name?: string;
+  /**
+   * Seconds after its last heartbeat that a running trial counts as abandoned by a dead worker and
+   * is re-queued (PostgreSQL workers; a SQLite study is run by one process, which re-runs what a
+   * dead one left at once). Default 60.
+   */
+  leaseSeconds?: number;
   /** Skip architectures whose canonical hash was already evaluated. Default true. */
   dedupe?: boolean;
   seed?: number;
@@ -253,6 +270,15 @@ export class Study<A> extends EventEmitter {
         throw typeError('options.strategy', `a strategy that takes priors for options.prior (bo or mcts; ${this.strategy.name} does not)`, this.strategy.name);
       }
     }
+    if (options.storage !== undefined) {
+      const st = options.storage as unknown as Record<string, unknown> | null;
+      if (typeof st !== 'object' || st === null || typeof st.transaction !== 'function') throw typeError('options.storage', 'a Storage (see lib/study/storage)', st);
+      if (typeof options.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(options.name)) {
+        throw typeError('options.name', 'a study name of letters, digits, ".", "_" and "-" (at most 128, starting with a letter or digit)', options.name);
+      }
+      if (this.scheduler) throw new RangeError(`Expected options.scheduler to be omitted with options.storage (stored studies run without a scheduler) but received ${JSON.stringify(this.scheduler.name)}`);
+      if (options.leaseSeconds !== undefined) checkNumber('options.leaseSeconds', options.leaseSeconds, 1, 86400);
+    }
     if (options.inherit) {
       if (this.scheduler) {
         throw new RangeError('Expected options.inherit to be false under a scheduler (its promotions continue their own training) but received ' + JSON.stringify(options.inherit));
@@ -260,6 +286,39 @@ export class Study<A> extends EventEmitter {
       const o = typeof options.inherit === 'object' ? options.inherit : {};
       this.inherit = { store: options.weightStore ?? new WeightStore(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}), topK: o.topK ?? 8 };
     }
+  }
+
+  /**
+   * A Study that continues `name` from `storage` with the settings it was created with (strategy,
+   * seed, budget, parallel, fidelity, dedupe, strategy options, prescreen, prior, inherit); the caller
+   * gives what cannot be stored — the space and the evaluator — and may raise the budget or add a
+   * signal. `run()` resumes it.
+   *
+   * @example const study = await Study.load(storage, 'digits-mlp', { space, evaluator }); await study.run();
+   */
+  static async load<A>(
+    storage: Storage,
+    name: string,
+    given: Pick<StudyOptions<A>, 'space' | 'evaluator'> & Partial<Pick<StudyOptions<A>, 'budget' | 'signal' | 'leaseSeconds' | 'stateStore' | 'weightStore'>>,
+  ): Promise<Study<A>> {
+    const record = await storage.getStudy(name);
+    if (!record) throw new NasxError('ERR_NASX_STORAGE', `There is no study named ${JSON.stringify(name)} in ${storage.location}`);
+    const o = record.options as Partial<StudyOptions<A>> & { strategyOptions?: Record<string, unknown> };
+    return new Study<A>({
+      ...given,
+      strategy: record.strategy,
+      seed: record.seed,
+      budget: given.budget ?? record.budget,
+      ...(o.parallel !== undefined ? { parallel: o.parallel } : {}),
+      ...(o.fidelity !== undefined ? { fidelity: o.fidelity } : {}),
+      ...(o.dedupe !== undefined ? { dedupe: o.dedupe } : {}),
+      ...(o.strategyOptions !== undefined ? { strategyOptions: o.strategyOptions } : {}),
+      ...(o.prescreen !== undefined ? { prescreen: o.prescreen } : {}),
+      ...(o.prior !== undefined ? { prior: o.prior } : {}),
+      ...(o.inherit !== undefined ? { inherit: o.inherit } : {}),
+      storage,
+      name,
+    });
   }
 
   /** The trial each new candidate inherits from under `inherit` (one whose weights are still kept). */
@@ -386,10 +445,15 @@ export class Study<A> extends EventEmitter {
   }
 
   private record(result: EvalResult<A>, hash: string, fidelity: Fidelity = this.options.fidelity ?? {}, from?: Trial<A>, parent?: Trial<A>): Trial<A> {
+    return this.commitTrial(this.buildTrial(result, hash, fidelity, from, parent, this.results.length));
+  }
+
+  /** A finished evaluation as a trial (nothing recorded yet). */
+  private buildTrial(result: EvalResult<A>, hash: string, fidelity: Fidelity, from: Trial<A> | undefined, parent: Trial<A> | undefined, index: number): Trial<A> {
     const epochs = fidelity.epochs ?? 0;
     const resumed = result.resumedFrom ?? 0;
     const trial: Trial<A> = {
-      index: this.results.length,
+      index,
       arch: result.arch,
       hash,
       status: result.status,
@@ -410,11 +474,16 @@ export class Study<A> extends EventEmitter {
       trial.parent = parent.index;
       trial.inheritance = result.inheritance;
     }
-    this.epochsSpent += trial.epochsTrained;
     if (result.error) trial.error = result.error;
     if (result.cost) trial.cost = result.cost;
+    return trial;
+  }
+
+  /** Records a built trial: it joins the results and is announced. */
+  private commitTrial(trial: Trial<A>): Trial<A> {
+    this.epochsSpent += trial.epochsTrained;
     this.results.push(trial);
-    this.byHash.set(hash, trial);
+    this.byHash.set(trial.hash, trial);
     this.emit('trial', trial);
     // Every iterator that is waiting has read all earlier trials, so this one is next for each.
     for (const w of this.waiters.splice(0)) w({ value: trial, done: false });
@@ -430,7 +499,7 @@ export class Study<A> extends EventEmitter {
       if (this.options.prior && !(await this.givePriors(stop))) {
         this.state = stop.timeUp() && !this.options.signal?.aborted ? 'done' : 'interrupted';
       } else {
-        await (this.scheduler ? this.scheduledLoop(this.scheduler, stop) : this.plainLoop(stop));
+        await (this.scheduler ? this.scheduledLoop(this.scheduler, stop) : this.options.storage ? this.storedLoop(this.options.storage, stop) : this.plainLoop(stop));
       }
     } catch (err) {
       this.state = 'failed';
@@ -538,32 +607,9 @@ export class Study<A> extends EventEmitter {
         break;
       }
       const want = Math.min(parallel, left);
-      const prescreen = this.options.prescreen;
-      const proposals = this.strategy.ask(prescreen ? Math.min(MAX_ASK, want * prescreen.factor) : want);
-      // Duplicates (already evaluated, or twice in this batch) are answered from memory, not re-evaluated.
-      let batch: { arch: A; hash: string }[] = [];
-      const known: Trial<A>[] = [];
-      for (const arch of proposals) {
-        space.validate(arch);
-        const hash = space.hash(arch);
-        const seen = this.byHash.get(hash);
-        if (dedupe && seen) known.push(seen);
-        else if (dedupe && batch.some((b) => b.hash === hash)) continue;
-        else batch.push({ arch, hash });
-      }
-      this.tellStrategy(known);
-      if (prescreen && batch.length > want) {
-        const ranks = await evaluator.prescreen!(batch.map((b) => b.arch), prescreen.proxies ?? DEFAULT_PRESCREEN, { signal });
-        const order = batch.map((_, i) => i).sort((x, y) => ranks[x]! - ranks[y]! || x - y);
-        const keep = new Set(order.slice(0, want));
-        const culled = batch.filter((_, i) => !keep.has(i));
-        this.prescreened += culled.length;
-        batch = batch.filter((_, i) => keep.has(i));
-        this.strategy.tell(culled.map((c) => ({ arch: c.arch, hash: c.hash, score: null })));
-        this.emit('prescreen', { scored: order.length, kept: batch.length });
-      }
+      const { batch, proposals } = await this.proposeBatch(want, signal);
       if (batch.length === 0) {
-        if (++emptyRounds >= MAX_EMPTY_ROUNDS || proposals.length === 0) {
+        if (++emptyRounds >= MAX_EMPTY_ROUNDS || proposals === 0) {
           this.state = 'exhausted';
           break;
         }
@@ -609,6 +655,285 @@ export class Study<A> extends EventEmitter {
       });
       this.tellStrategy(trials);
       this.emit('progress', this.progress());
+    }
+  }
+
+  /**
+   * Up to `want` new candidates from the strategy: duplicates (already evaluated, or twice in this
+   * batch) are told from memory, not re-evaluated; under `prescreen`, the strategy is asked for more
+   * and those the proxies rank worst are told failed. `proposals`: how many the strategy gave.
+   */
+  private async proposeBatch(want: number, signal: AbortSignal): Promise<{ batch: { arch: A; hash: string }[]; proposals: number }> {
+    const { space, evaluator } = this.options;
+    const dedupe = this.options.dedupe ?? true;
+    const prescreen = this.options.prescreen;
+    const proposals = this.strategy.ask(prescreen ? Math.min(MAX_ASK, want * prescreen.factor) : want);
+    let batch: { arch: A; hash: string }[] = [];
+    const known: Trial<A>[] = [];
+    for (const arch of proposals) {
+      space.validate(arch);
+      const hash = space.hash(arch);
+      const seen = this.byHash.get(hash);
+      if (dedupe && seen) known.push(seen);
+      else if (dedupe && (batch.some((b) => b.hash === hash) || this.inFlight.has(hash))) continue;
+      else batch.push({ arch, hash });
+    }
+    this.tellStrategy(known);
+    if (prescreen && batch.length > want) {
+      const ranks = await evaluator.prescreen!(batch.map((b) => b.arch), prescreen.proxies ?? DEFAULT_PRESCREEN, { signal });
+      const order = batch.map((_, i) => i).sort((x, y) => ranks[x]! - ranks[y]! || x - y);
+      const keep = new Set(order.slice(0, want));
+      const culled = batch.filter((_, i) => !keep.has(i));
+      this.prescreened += culled.length;
+      batch = batch.filter((_, i) => keep.has(i));
+      this.strategy.tell(culled.map((c) => ({ arch: c.arch, hash: c.hash, score: null })));
+      this.emit('prescreen', { scored: order.length, kept: batch.length });
+    }
+    return { batch, proposals: proposals.length };
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Stored studies: every ask and tell is a transaction on the storage.
+
+  private worker = '';
+  private stateVersion = -1;
+  /** Trials with an id below this were finished when last read from the storage. */
+  private syncedBelow = 0;
+  private readonly storedIds = new Map<number, Trial<A>>();
+
+  /** Brings this process up to date with the storage: the serial state and finished trials of other processes. */
+  private async sync(tx: StorageTx): Promise<void> {
+    const state = await tx.readState();
+    if (state && state.version !== this.stateVersion) {
+      this.strategy.loadStateDict(state.strategy);
+      this.prescreened = state.counters.culled ?? 0;
+      this.stateVersion = state.version;
+    }
+    const rows = await tx.trials({ fromId: this.syncedBelow });
+    this.inFlight.clear();
+    let firstOpen = Infinity;
+    for (const row of rows) {
+      if (FINISHED_STATES.includes(row.state)) {
+        if (!this.storedIds.has(row.id) && row.result) this.adopt(row);
+      } else {
+        this.inFlight.add(row.hash);
+        firstOpen = Math.min(firstOpen, row.id);
+      }
+    }
+    this.syncedBelow = firstOpen === Infinity ? (rows.length > 0 ? rows[rows.length - 1]!.id + 1 : this.syncedBelow) : firstOpen;
+  }
+
+  /** A finished trial read from the storage joins the results (in index order). */
+  private adopt(row: TrialRow): void {
+    const trial = row.result as unknown as Trial<A>;
+    trial.arch = row.arch as A;
+    this.storedIds.set(row.id, trial);
+    let i = this.results.length;
+    while (i > 0 && this.results[i - 1]!.index > trial.index) i--;
+    this.results.splice(i, 0, trial);
+    this.byHash.set(trial.hash, trial);
+    this.epochsSpent += trial.epochsTrained;
+  }
+
+  /**
+   * A transaction of the stored loop. Its body changes nothing in this process but the strategy
+   * (and the counters of its serial state), so when the storage runs it again (PostgreSQL retries
+   * a transaction whose connection broke before its commit) the strategy is reloaded from the
+   * storage first.
+   */
+  private storedTransaction<T>(storage: Storage, name: string, fn: (tx: StorageTx) => Promise<T>): Promise<T> {
+    let attempts = 0;
+    return storage.transaction(name, (tx) => {
+      if (attempts++ > 0) this.stateVersion = -1;
+      return fn(tx);
+    });
+  }
+
+  private async writeState(tx: StorageTx): Promise<void> {
+    this.stateVersion = await tx.writeState({ strategy: this.strategy.stateDict(), scheduler: null, counters: { culled: this.prescreened } });
+  }
+
+  /** Creates the study in the storage, or checks that the stored one is this one (then it resumes). */
+  private async openStored(storage: Storage, name: string): Promise<void> {
+    const { space, budget, seed } = this.options;
+    const settings = {
+      parallel: this.options.parallel ?? 1,
+      fidelity: this.options.fidelity ?? {},
+      dedupe: this.options.dedupe ?? true,
+      strategyOptions: this.options.strategyOptions ?? {},
+      ...(this.options.prescreen ? { prescreen: this.options.prescreen } : {}),
+      ...(this.options.prior ? { prior: this.options.prior } : {}),
+      ...(this.options.inherit ? { inherit: this.options.inherit } : {}),
+    };
+    const existing = await storage.getStudy(name);
+    if (!existing) {
+      try {
+        await storage.createStudy({ name, space: space.name, strategy: this.strategy.name, seed: seed ?? 0, budget, options: settings, status: 'running' });
+      } catch (err) {
+        // Another worker created it first: join it.
+        if (!(await storage.getStudy(name))) throw err;
+      }
+    }
+    const record = (await storage.getStudy(name))!;
+    const differ = (what: string, stored: unknown, given: unknown) => {
+      if (JSON.stringify(stored) !== JSON.stringify(given)) {
+        throw new RangeError(`Expected ${what} to be ${JSON.stringify(stored)}, as study "${name}" in ${storage.location} was created with, but received ${JSON.stringify(given)}`);
+      }
+    };
+    differ('the space', record.space, space.name);
+    differ('the strategy', record.strategy, this.strategy.name);
+    differ('the seed', record.seed, seed ?? 0);
+    for (const [k, v] of Object.entries(settings)) differ(`options.${k === 'strategyOptions' ? k : k}`, record.options[k], v);
+    for (const k of Object.keys(record.options)) if (!(k in settings)) differ(`options.${k}`, record.options[k], undefined);
+    this.worker = workerId(hostname(), process.pid);
+    const lease = (this.options.leaseSeconds ?? 60) * 1000;
+    await storage.acquireStudy?.(name, this.worker, Date.now() - lease);
+    const counts = await storage.transaction(name, async (tx) => {
+      await tx.setStatus('running', budget);
+      // A new study's state is written at once, so that every later transaction can reload it.
+      if (!(await tx.readState())) await this.writeState(tx);
+      return tx.counts();
+    });
+    const finished = counts.complete + counts.failed + counts.pruned;
+    if (existing) this.emit('resume', { finished, requeued: counts.running + counts.pending });
+  }
+
+  /**
+   * The loop of a stored study. Each round is two transactions with the study locked: the first
+   * re-reads the state (other workers may have moved it), claims trials abandoned by dead workers,
+   * asks the strategy for new ones up to the budget and writes them as running with the strategy's
+   * state; the candidates are evaluated outside any transaction, with a heartbeat; the second
+   * records their results, tells the strategy and writes its state. A crash between the two leaves
+   * running trials that are re-run (SQLite: by the next process at once; PostgreSQL: after the lease).
+   */
+  private async storedLoop(storage: Storage, { signal, timeUp }: StopSignal): Promise<void> {
+    const name = this.options.name!;
+    const { evaluator } = this.options;
+    const parallel = this.options.parallel ?? 1;
+    const userSignal = this.options.signal;
+    const lease = (this.options.leaseSeconds ?? 60) * 1000;
+    const epochCost = Math.max(1, this.options.fidelity?.epochs ?? 1);
+    // One process owns a SQLite study, so whatever is running there was left by a dead one.
+    const exclusive = storage.acquireStudy !== undefined;
+    await this.openStored(storage, name);
+    let emptyRounds = 0;
+    try {
+      for (;;) {
+        if (userSignal?.aborted) {
+          this.state = 'interrupted';
+          break;
+        }
+        if (timeUp() || this.budgetLeft().timeUp) {
+          this.state = 'done';
+          break;
+        }
+        const round = await this.storedTransaction(storage, name, async (tx) => {
+          await this.sync(tx);
+          const counts = await tx.counts();
+          const budgetLeft = this.budgetLeft();
+          const open = counts.pending + counts.running;
+          const left = Math.min(budgetLeft.evaluations, Math.floor(budgetLeft.epochs / epochCost));
+          if (left <= 0) return { done: true as const };
+          const claimed = await tx.claim(this.worker, Math.min(parallel, left), exclusive ? Number.MAX_SAFE_INTEGER : Date.now() - lease);
+          const othersRunning = open - claimed.length;
+          const room = Math.min(parallel - claimed.length, left - open);
+          let fresh: { arch: A; hash: string }[] = [];
+          let proposals = 0;
+          if (room > 0) {
+            ({ batch: fresh, proposals } = await this.proposeBatch(room, signal));
+            if (fresh.length > 0) {
+              const ids = await tx.insertTrials(fresh.map((f) => ({ hash: f.hash, arch: f.arch, fidelity: this.options.fidelity ?? {}, state: 'running' as const, worker: this.worker })));
+              fresh.forEach((f, i) => claimed.push({ id: ids[i]!, hash: f.hash, arch: f.arch } as TrialRow));
+            }
+            await this.writeState(tx);
+          }
+          return { done: false as const, batch: claimed.map((c) => ({ id: c.id, hash: c.hash, arch: c.arch as A })), proposals, othersRunning };
+        });
+        if (round.done) {
+          this.state = 'done';
+          break;
+        }
+        const { batch } = round;
+        if (batch.length === 0) {
+          if (round.othersRunning > 0) {
+            // Everything left is running elsewhere: wait for it to finish (or to be abandoned).
+            await new Promise((r) => setTimeout(r, Math.min(1000, lease / 10)));
+            continue;
+          }
+          if (++emptyRounds >= MAX_EMPTY_ROUNDS || round.proposals === 0) {
+            this.state = 'exhausted';
+            break;
+          }
+          continue;
+        }
+        emptyRounds = 0;
+        for (const b of batch) this.inFlight.add(b.hash);
+        const parents = this.parentsFor(batch);
+        const beat = setInterval(() => void storage.heartbeat(name, this.worker, batch.map((b) => b.id)).catch((err) => this.emit('storage-error', err)), Math.max(250, lease / 4));
+        beat.unref();
+        let results: EvalResult<A>[];
+        let interrupted = false;
+        try {
+          results = await evaluator.evaluate(
+            batch.map((b) => b.arch),
+            this.options.fidelity ?? {},
+            {
+              signal,
+              onProgress: (e) => this.emit('evaluation-progress', e),
+              ...(this.inherit ? { keepWeights: true, init: parents.map((p) => (p ? this.inherit!.store.get(p.hash) : undefined)) } : {}),
+            },
+          );
+          if (results.length !== batch.length) {
+            throw new NasxError('ERR_NASX_ENGINE', `evaluator ${evaluator.name} returned ${results.length} results for ${batch.length} candidates`);
+          }
+        } catch (err) {
+          if (!(err instanceof AbortError)) throw err;
+          results = err.results as EvalResult<A>[];
+          interrupted = true;
+        } finally {
+          clearInterval(beat);
+        }
+        const finished = await this.storedTransaction(storage, name, async (tx) => {
+          await this.sync(tx);
+          const counts = await tx.counts();
+          let index = counts.complete + counts.failed + counts.pruned;
+          const finished: { id: number; trial: Trial<A>; result: EvalResult<A> }[] = [];
+          for (const [i, b] of batch.entries()) {
+            const r = interrupted ? results.find((x) => x.arch === b.arch) : results[i];
+            if (r) finished.push({ id: b.id, trial: this.buildTrial(r, b.hash, this.options.fidelity ?? {}, undefined, parents[i], index++), result: r });
+          }
+          await tx.finishTrials(
+            finished.map(({ id, trial }) => ({ id, state: trial.status === 'ok' ? 'complete' : 'failed', score: trial.score, result: trial as unknown as Record<string, unknown> })),
+          );
+          const unfinished = batch.filter((b) => !finished.some((f) => f.id === b.id)).map((b) => b.id);
+          if (unfinished.length > 0) await tx.requeue(unfinished);
+          this.tellStrategy(finished.map((f) => f.trial));
+          await this.writeState(tx);
+          return finished;
+        });
+        // Announced once they are stored.
+        for (const { id, trial, result } of finished) {
+          this.storedIds.set(id, trial);
+          this.commitTrial(trial);
+          if (this.inherit && result.weights !== undefined && trial.score !== null) this.inherit.store.put(trial.hash, result.weights, trial.score);
+        }
+        for (const b of batch) this.inFlight.delete(b.hash);
+        this.emit('progress', this.progress());
+        if (interrupted) {
+          this.state = timeUp() && !userSignal?.aborted ? 'done' : 'interrupted';
+          break;
+        }
+      }
+      await storage.transaction(name, async (tx) => {
+        const c = await tx.counts();
+        // A worker that stops early leaves the study running for the others.
+        if (this.state !== 'done' || c.pending + c.running === 0) await tx.setStatus(this.state);
+      });
+    } catch (err) {
+      await storage.transaction(name, (tx) => tx.setStatus('failed')).catch(() => undefined);
+      throw err;
+    } finally {
+      await storage.releaseStudy?.(name, this.worker).catch(() => undefined);
     }
   }
 
