@@ -589,9 +589,8 @@ export class Study<A> extends EventEmitter {
   }
 
   private async plainLoop({ signal, timeUp }: StopSignal): Promise<void> {
-    const { space, evaluator } = this.options;
+    const { evaluator } = this.options;
     const parallel = this.options.parallel ?? 1;
-    const dedupe = this.options.dedupe ?? true;
     let emptyRounds = 0;
     const userSignal = this.options.signal;
     const epochCost = Math.max(1, this.options.fidelity?.epochs ?? 1);
@@ -620,15 +619,7 @@ export class Study<A> extends EventEmitter {
       const parents = this.parentsFor(batch);
       let results: EvalResult<A>[];
       try {
-        results = await evaluator.evaluate(
-          batch.map((b) => b.arch),
-          this.options.fidelity ?? {},
-          {
-            signal,
-            onProgress: (e) => this.emit('evaluation-progress', e),
-            ...(this.inherit ? { keepWeights: true, init: parents.map((p) => (p ? this.inherit!.store.get(p.hash) : undefined)) } : {}),
-          },
-        );
+        results = await this.evaluateBatch(batch, parents, signal);
       } catch (err) {
         if (err instanceof AbortError) {
           // Keep what finished before the interruption.
@@ -656,6 +647,19 @@ export class Study<A> extends EventEmitter {
       this.tellStrategy(trials);
       this.emit('progress', this.progress());
     }
+  }
+
+  /** Evaluates new candidates at the study's fidelity, from their parents' weights under `inherit`. */
+  private evaluateBatch(batch: readonly { arch: A }[], parents: readonly (Trial<A> | undefined)[], signal: AbortSignal): Promise<EvalResult<A>[]> {
+    return this.options.evaluator.evaluate(
+      batch.map((b) => b.arch),
+      this.options.fidelity ?? {},
+      {
+        signal,
+        onProgress: (e) => this.emit('evaluation-progress', e),
+        ...(this.inherit ? { keepWeights: true, init: parents.map((p) => (p ? this.inherit!.store.get(p.hash) : undefined)) } : {}),
+      },
+    );
   }
 
   /**
@@ -874,15 +878,7 @@ export class Study<A> extends EventEmitter {
         let results: EvalResult<A>[];
         let interrupted = false;
         try {
-          results = await evaluator.evaluate(
-            batch.map((b) => b.arch),
-            this.options.fidelity ?? {},
-            {
-              signal,
-              onProgress: (e) => this.emit('evaluation-progress', e),
-              ...(this.inherit ? { keepWeights: true, init: parents.map((p) => (p ? this.inherit!.store.get(p.hash) : undefined)) } : {}),
-            },
-          );
+          results = await this.evaluateBatch(batch, parents, signal);
           if (results.length !== batch.length) {
             throw new NasxError('ERR_NASX_ENGINE', `evaluator ${evaluator.name} returned ${results.length} results for ${batch.length} candidates`);
           }
