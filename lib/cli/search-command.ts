@@ -19,6 +19,7 @@ import { DATASET_FLAGS, datasetFromFlags } from './dataset-flag.js';
 import { ProgressBar, compact, formatSeconds, table } from './progress.js';
 import { SCHEDULER_NAMES } from '../estimation/registry.js';
 import { stopOnSignals } from './stop-on-signals.js';
+import { canonicalMetric, parseObjectives, type Objective } from '../report/pareto.js';
 import { DEFAULT_STORAGE, isPostgresUrl, openStorage } from '../study/storage/open.js';
 
 export const SEARCH_DEFAULTS = { space: 'mlp', strategy: 'evolution', budget: 40, parallel: 4, epochs: 20, batchSize: 32, lr: 3e-3 } as const;
@@ -59,6 +60,8 @@ With no options: the mlp space on the embedded digits data, regularized evolutio
   --max-memory SIZE       memory the engine may hold for training, e.g. 4G (default: half of the machine's);
                           a candidate estimated above it is oom (the search goes on), others wait
   --top K                 architectures in the final table (default 5)
+  --objectives L          several objectives, e.g. accuracy:max,latency:min (accuracy, params, flops,
+                          latency = ONNX Runtime batch-1 ms, or a metric): the result holds the Pareto front
   --max-latency-ms X      candidates whose ONNX Runtime latency (batch 1, median) is over X ms are invalid
   --export FILE.onnx      retrain the best architecture at the same settings, export it to ONNX and validate it
   --study NAME            keep the study in --storage as it runs; the same command again resumes it
@@ -100,6 +103,7 @@ const FLAGS = {
   out: { type: 'string' },
   export: { type: 'string' },
   'max-latency-ms': { type: 'string' },
+  objectives: { type: 'string' },
   study: { type: 'string' },
   storage: { type: 'string' },
   worker: { type: 'boolean' },
@@ -143,6 +147,7 @@ export function searchJson(summary: StudySummary<unknown>) {
     budget: summary.budget,
     status: summary.status,
     seconds: summary.seconds,
+    ...(summary.pareto ? { pareto: summary.pareto.map((t) => ({ trial: t.index, arch: t.arch, objectives: t.objectives })), chosen: summary.chosen?.index ?? null } : {}),
   };
 }
 
@@ -207,6 +212,13 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const maxMemory = bytesFlag('max-memory', values['max-memory'], 2 ** 20);
   const top = intFlag('top', values.top, 1, 1000) ?? 5;
   const maxLatencyMs = numberFlag('max-latency-ms', values['max-latency-ms'], 0, 1e6, true);
+  let objectives: Objective[] | undefined;
+  try {
+    objectives = values.objectives === undefined ? undefined : parseObjectives(values.objectives, '--objectives');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const wantsLatency = objectives?.some((o) => canonicalMetric(o.name) === 'latencyMs') ?? false;
   const studyName = values.study;
   if (studyName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(studyName)) {
     throw new UsageError(`Expected --study to be a name of letters, digits, ".", "_" and "-" (at most 128, starting with a letter or digit) but received ${JSON.stringify(studyName)}`);
@@ -234,7 +246,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     dataset: data,
     build: (a) => space.build(a, data),
     train: { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}), ...(maxMemory ? { maxMemory } : {}) },
-    ...(maxLatencyMs !== undefined ? { latency: { maxMs: maxLatencyMs } } : {}),
+    ...(maxLatencyMs !== undefined ? { latency: { maxMs: maxLatencyMs } } : wantsLatency ? { latency: true } : {}),
   });
   const storage = studyName === undefined ? undefined : await openStorage(storageLocation);
   const stop = stopOnSignals(() => bar.log('Interrupted: finishing the current step, then writing the results gathered so far...'));
@@ -251,6 +263,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
       ...(resolution !== undefined ? { resolution } : {}),
     },
     scheduler,
+    ...(objectives ? { objectives } : {}),
     ...(values.inherit ? { inherit: true } : {}),
     ...(prescreen !== undefined ? { prescreen: { factor: prescreen, ...(prescreenProxies ? { proxies: prescreenProxies } : {}) } } : {}),
     ...(prior !== undefined ? { prior: { samples: prior, ...(priorProxies ? { proxies: priorProxies } : {}) } } : {}),
@@ -382,6 +395,13 @@ export async function searchCommand(argv: string[]): Promise<number> {
         `${prescreen !== undefined ? `, ${study.culled} more culled untrained by --prescreen` : ''}) in ` +
         `${formatSeconds(summary.seconds)}; status ${summary.status}${outWritten ? `; results written to ${values.out}` : ''}\n`,
     );
+    if (summary.pareto && objectives) {
+      const names = objectives.map((o) => o.name);
+      const show = (name: string, v: number | null | undefined) =>
+        v === null || v === undefined ? '-' : canonicalMetric(name) === 'score' ? pct(v) : canonicalMetric(name) === 'latencyMs' ? `${v.toFixed(3)} ms` : compact(v);
+      const rows = summary.pareto.map((t) => [t === summary.chosen ? '*' : '', t.index + 1, ...names.map((n) => show(n, t.objectives?.[n])), archLabel(t.arch)]);
+      process.stdout.write(`Pareto front (${objectives.map((o) => `${o.name} ${o.direction}`).join(', ')}; * the knee):\n${table(['', 'trial', ...names, 'architecture'], rows)}\n`);
+    }
     if (summary.best) process.stdout.write(`best: ${JSON.stringify(summary.best.arch)}\n`);
     process.stdout.write(exportText);
   }

@@ -33,6 +33,7 @@ import {
   type KernelName,
 } from './gp.js';
 import { checkStrategyOptions } from './options.js';
+import { chebyshev, normaliseGains } from '../report/pareto.js';
 import { checkAskCount, checkObservations, checkStrategyContext, type Observation, type Strategy, type StrategyContext } from './strategy.js';
 import { checkStateDict, nullable } from './state-dict.js';
 
@@ -133,6 +134,8 @@ interface State<A> {
   rng: number;
   seen: string[];
   observations: Told<A>[];
+  /** Per observation, its objectives' gains under several objectives (null otherwise). */
+  objectives: (number[] | null)[];
   /** Per observation, the epochs its score was measured at (null without a scheduler). */
   epochs: (number | null)[];
   pending: { arch: A; hash: string }[];
@@ -196,6 +199,8 @@ export class BayesianOptimization<A> implements Strategy<A> {
   private readonly seen = new Set<string>();
   private observations: Entry<A>[] = [];
   private scores: (number | null)[] = [];
+  /** Gains of each observation under several objectives (ParEGO), null for a single one or a failure. */
+  private gains: (number[] | null)[] = [];
   /** The epochs each score was measured at, under a multi-fidelity scheduler (undefined otherwise). */
   private epochs: (number | undefined)[] = [];
   private readonly observed = new Set<string>();
@@ -328,7 +333,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
     const subset = this.fitSet();
     // Hyper-parameters are re-selected by the number of results told, whatever the subset.
     const told = this.observations.length;
-    const scores = subset.map((i) => this.scores[i]!);
+    const scores = this.parego(subset) ?? subset.map((i) => this.scores[i]!);
     let min = Infinity;
     for (const s of scores) if (s !== null && s < min) min = s;
     // A failed evaluation counts as the worst result so far, so the surrogate steers away from it.
@@ -410,6 +415,24 @@ export class BayesianOptimization<A> implements Strategy<A> {
     // The grid's choice is positive definite by construction; more noise only guards rounding.
     for (let g = NOISE_RATIOS[this.hyper.noiseIndex]!; !gp; g *= 10) gp = fitGp(c, y, n, g);
     return { codes, gp, lengthScale, best };
+  }
+
+  /**
+   * Under several objectives, ParEGO (Knowles, 2006): each fit scalarises the observations' gains,
+   * min-max normalised, by the augmented Chebyshev function under weights drawn uniformly from the
+   * simplex, so that successive proposals aim at different parts of the Pareto front. Undefined
+   * under one objective.
+   */
+  private parego(subset: readonly number[]): (number | null)[] | undefined {
+    if (!subset.some((i) => this.gains[i] !== null)) return undefined;
+    const m = this.gains.find((g) => g !== null)!.length;
+    const raw = Array.from({ length: m }, () => -Math.log(1 - this.rng.next()));
+    const total = raw.reduce((a, b) => a + b, 0);
+    const w = raw.map((x) => x / total);
+    const ok = subset.filter((i) => this.gains[i] !== null);
+    const normalised = normaliseGains(ok.map((i) => this.gains[i]!));
+    const byIndex = new Map(ok.map((i, k) => [i, chebyshev(normalised[k]!, w)]));
+    return subset.map((i) => byIndex.get(i) ?? null);
   }
 
   /** Candidates: neighbours and mutations of the best architectures, and uniform samples; all unseen. */
@@ -605,6 +628,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
         const k = r.epochs === undefined ? -1 : this.observations.findIndex((o) => o.hash === r.hash);
         if (k >= 0 && (this.epochs[k] ?? 0) < r.epochs!) {
           this.scores[k] = score;
+          this.gains[k] = score !== null && Array.isArray(r.objectives) && r.objectives.every(Number.isFinite) ? [...r.objectives] : null;
           this.epochs[k] = r.epochs;
         }
         continue;
@@ -612,6 +636,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
       this.observed.add(r.hash);
       this.observations.push(e ?? this.entry(r.arch, r.hash));
       this.scores.push(score);
+      this.gains.push(score !== null && Array.isArray(r.objectives) && r.objectives.every(Number.isFinite) ? [...r.objectives] : null);
       this.epochs.push(r.epochs);
     }
   }
@@ -621,6 +646,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
       rng: this.rng.getState(),
       seen: [...this.seen],
       observations: this.observations.map((e, i) => ({ arch: e.arch, hash: e.hash, score: this.scores[i]! })),
+      objectives: this.gains.map((g) => (g ? [...g] : null)),
       epochs: this.epochs.map((e) => e ?? null),
       pending: this.pending.map((e) => ({ arch: e.arch, hash: e.hash })),
       proposed: this.proposed,
@@ -637,6 +663,7 @@ export class BayesianOptimization<A> implements Strategy<A> {
         rng: 'uint32',
         seen: ['string'],
         observations: [{ arch: 'arch', hash: 'string', score: nullable('number') }],
+        objectives: [nullable(['number'])],
         epochs: [nullable('count')],
         pending: [{ arch: 'arch', hash: 'string' }],
         proposed: 'count',
@@ -653,6 +680,10 @@ export class BayesianOptimization<A> implements Strategy<A> {
     for (const h of s.seen) this.seen.add(h);
     this.observations = s.observations.map((o) => this.entry(o.arch, o.hash));
     this.scores = s.observations.map((o) => o.score);
+    if (s.objectives.length !== s.observations.length) {
+      throw new RangeError(`Expected state.objectives to hold one entry per observation (${s.observations.length}) but received ${s.objectives.length}`);
+    }
+    this.gains = s.objectives.map((g) => (g ? [...g] : null));
     if (s.epochs.length !== s.observations.length) {
       throw new RangeError(`Expected state.epochs to hold one entry per observation (${s.observations.length}) but received ${s.epochs.length}`);
     }

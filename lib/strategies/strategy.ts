@@ -16,6 +16,12 @@ export interface Observation<A = unknown> {
    * are not comparable); an architecture is told again when it is continued to more epochs.
    */
   epochs?: number;
+  /**
+   * Under several objectives: each objective's value turned so that larger is better (a minimised
+   * one negated), in the study's order; null when the evaluation failed or lacks one. `score` is
+   * then a scalarisation of them, for strategies that search on one number.
+   */
+  objectives?: number[] | null;
 }
 
 export interface StrategyContext<A = unknown> {
@@ -79,6 +85,9 @@ export function checkObservations<A>(results: unknown, space: SearchSpace<A>): r
     if (typeof o.hash !== 'string') throw typeError(`results[${i}].hash`, 'a string', o.hash);
     if (o.score !== null && typeof o.score !== 'number') throw typeError(`results[${i}].score`, 'a number or null', o.score);
     if (o.epochs !== undefined) checkInteger(`results[${i}].epochs`, o.epochs, 0);
+    if (o.objectives !== undefined && o.objectives !== null && (!Array.isArray(o.objectives) || o.objectives.some((v) => typeof v !== 'number'))) {
+      throw typeError(`results[${i}].objectives`, 'an array of numbers or null', o.objectives);
+    }
     space.validate(o.arch as A);
   });
   return results as readonly Observation<A>[];

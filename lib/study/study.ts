@@ -16,6 +16,7 @@ import { checkSearchSpace, type SearchSpace } from '../space/space.js';
 import { createStrategy } from '../strategies/registry.js';
 import { MAX_ASK, type Strategy } from '../strategies/strategy.js';
 import { createRng } from '../util/rng.js';
+import { canonicalMetric, chebyshev, nonDominatedSort, normaliseGains, parseObjectives, type Objective } from '../report/pareto.js';
 import { hostname } from 'node:os';
 import { FINISHED_STATES, workerId, type Storage, type StorageTx, type TrialRow } from './storage/storage.js';
 
@@ -97,6 +98,16 @@ export interface StudyOptions<A> {
    * dead one left at once). Default 60.
    */
   leaseSeconds?: number;
+  /**
+   * Several objectives, e.g. `[{ name: 'accuracy', direction: 'max' }, { name: 'latency', direction: 'min' }]`
+   * or "accuracy:max,latency:min" (see `parseObjectives`): accuracy (the search score), params,
+   * flops, latency (`latencyMs`, from an evaluator that measures it) or any metric the evaluator
+   * returns. Evolution ranks by NSGA-II's non-dominated sorting and crowding, bo scalarises by
+   * ParEGO's random weights; other strategies are told the equal-weight augmented Chebyshev
+   * scalarisation of the objectives normalised over the trials so far. The summary holds the Pareto
+   * front. A trial missing an objective counts as failed for the search.
+   */
+  objectives?: readonly Objective[] | string;
   /** Skip architectures whose canonical hash was already evaluated. Default true. */
   dedupe?: boolean;
   seed?: number;
@@ -128,6 +139,8 @@ export interface Trial<A> {
   parent?: number;
   /** Under `inherit`, with a parent: whether the candidate computed its parent's function before training. */
   inheritance?: { functionPreserving: boolean; reason?: string };
+  /** Under several objectives: each one's value (null when the evaluation did not give it). */
+  objectives?: Record<string, number | null>;
 }
 
 export type StudyStatus = 'pending' | 'running' | 'done' | 'exhausted' | 'interrupted' | 'failed';
@@ -151,6 +164,10 @@ export interface StudySummary<A> {
   trials: Trial<A>[];
   seconds: number;
   error?: string;
+  /** Under several objectives: the trials no other dominates, best first by the first objective. */
+  pareto?: Trial<A>[];
+  /** Under several objectives: the front's knee — the best by the equal-weight Chebyshev scalarisation. */
+  chosen?: Trial<A>;
 }
 
 /** What stops a study's loop: the caller's abort or the time budget (`timeUp()` says which). */
@@ -194,6 +211,7 @@ export class Study<A> extends EventEmitter {
   private epochsSpent = 0;
   private readonly inherit: { store: WeightStore; topK: number } | undefined;
   private prescreened = 0;
+  private readonly objectives: Objective[] | undefined;
 
   constructor(options: StudyOptions<A>) {
     super();
@@ -270,6 +288,15 @@ export class Study<A> extends EventEmitter {
         throw typeError('options.strategy', `a strategy that takes priors for options.prior (bo or mcts; ${this.strategy.name} does not)`, this.strategy.name);
       }
     }
+    if (options.objectives !== undefined) {
+      const list = typeof options.objectives === 'string' ? parseObjectives(options.objectives, 'options.objectives') : options.objectives;
+      if (!Array.isArray(list)) throw typeError('options.objectives', 'an array of { name, direction } or a string like "accuracy:max,latency:min"', options.objectives);
+      this.objectives = parseObjectives(list.map((o: Objective, i: number) => {
+        const c = checkObject(`options.objectives[${i}]`, o);
+        if (typeof c.name !== 'string') throw typeError(`options.objectives[${i}].name`, 'a metric name', c.name);
+        return `${c.name}:${String(c.direction)}`;
+      }).join(','), 'options.objectives');
+    }
     if (options.storage !== undefined) {
       const st = options.storage as unknown as Record<string, unknown> | null;
       if (typeof st !== 'object' || st === null || typeof st.transaction !== 'function') throw typeError('options.storage', 'a Storage (see lib/study/storage)', st);
@@ -316,6 +343,7 @@ export class Study<A> extends EventEmitter {
       ...(o.prescreen !== undefined ? { prescreen: o.prescreen } : {}),
       ...(o.prior !== undefined ? { prior: o.prior } : {}),
       ...(o.inherit !== undefined ? { inherit: o.inherit } : {}),
+      ...(o.objectives !== undefined ? { objectives: o.objectives } : {}),
       storage,
       name,
     });
@@ -427,6 +455,11 @@ export class Study<A> extends EventEmitter {
       seconds: this.started ? (performance.now() - this.started) / 1000 : 0,
     };
     if (this.failure) s.error = this.failure;
+    if (this.objectives) {
+      const { pareto, chosen } = this.paretoFront();
+      s.pareto = pareto;
+      if (chosen) s.chosen = chosen;
+    }
     return s;
   }
 
@@ -476,7 +509,41 @@ export class Study<A> extends EventEmitter {
     }
     if (result.error) trial.error = result.error;
     if (result.cost) trial.cost = result.cost;
+    if (this.objectives) {
+      trial.objectives = Object.fromEntries(this.objectives.map((o) => [o.name, this.metricOf(trial, canonicalMetric(o.name))]));
+    }
     return trial;
+  }
+
+  private metricOf(trial: Trial<A>, metric: string): number | null {
+    const v = metric === 'score' ? trial.score : metric === 'params' || metric === 'flops' ? (trial.cost?.[metric] ?? null) : trial.metrics[metric];
+    return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  }
+
+  /** A trial's objectives as gains (larger is better), or null when it failed or lacks one. */
+  private gainsOf(trial: Trial<A>): number[] | null {
+    if (!this.objectives || !trial.objectives || trial.score === null) return null;
+    const g = this.objectives.map((o) => {
+      const v = trial.objectives![o.name];
+      return v === null || v === undefined ? null : o.direction === 'max' ? v : -v;
+    });
+    return g.every((v) => v !== null) ? (g as number[]) : null;
+  }
+
+  /** Under several objectives: the non-dominated trials and the front's knee. */
+  private paretoFront(): { pareto: Trial<A>[]; chosen: Trial<A> | undefined } {
+    const latest = this.results.filter((t) => this.gainsOf(t) !== null);
+    const points = latest.map((t) => this.gainsOf(t)!);
+    const front = (nonDominatedSort(points)[0] ?? []).sort((a, b) => points[b]![0]! - points[a]![0]! || a - b);
+    const normalised = normaliseGains(front.map((i) => points[i]!));
+    const w = this.objectives!.map(() => 1 / this.objectives!.length);
+    let chosen: Trial<A> | undefined;
+    let best = -Infinity;
+    front.forEach((i, k) => {
+      const v = chebyshev(normalised[k]!, w);
+      if (v > best) [best, chosen] = [v, latest[i]!];
+    });
+    return { pareto: front.map((i) => latest[i]!), chosen };
   }
 
   /** Records a built trial: it joins the results and is announced. */
@@ -582,10 +649,22 @@ export class Study<A> extends EventEmitter {
 
   private tellStrategy(trials: readonly Trial<A>[]): void {
     if (trials.length === 0) return;
-    this.strategy.tell(
-      trials.map((t) => (this.scheduler ? { arch: t.arch, hash: t.hash, score: t.score, epochs: t.fidelity.epochs } : { arch: t.arch, hash: t.hash, score: t.score })),
-    );
+    // Under several objectives, normalised over every trial so far and these (once each).
+    const all = this.objectives ? [...new Set([...this.results, ...trials])].map((r) => this.gainsOf(r)).filter((g): g is number[] => g !== null) : [];
+    this.strategy.tell(trials.map((t) => ({ ...(this.scheduler ? { arch: t.arch, hash: t.hash, score: t.score, epochs: t.fidelity.epochs } : { arch: t.arch, hash: t.hash, score: t.score }), ...this.objectivesFor(t, all) })));
     if (this.scheduler instanceof Bohb) for (const t of trials) this.scheduler.observe(t.fidelity.epochs ?? 0, t.arch, t.hash, t.score);
+  }
+
+  /**
+   * Under several objectives, what the strategy is told of a trial: its gains, and as its score the
+   * equal-weight Chebyshev scalarisation of the gains normalised over every trial so far.
+   */
+  private objectivesFor(t: Trial<A>, all: number[][]): { objectives?: number[] | null; score?: number | null } {
+    if (!this.objectives) return {};
+    const gains = this.gainsOf(t);
+    if (!gains) return { objectives: null, score: null };
+    const normalised = normaliseGains([...all, gains]);
+    return { objectives: gains, score: chebyshev(normalised[normalised.length - 1]!, this.objectives.map(() => 1 / this.objectives!.length)) };
   }
 
   private async plainLoop({ signal, timeUp }: StopSignal): Promise<void> {
@@ -768,6 +847,7 @@ export class Study<A> extends EventEmitter {
       ...(this.options.prescreen ? { prescreen: this.options.prescreen } : {}),
       ...(this.options.prior ? { prior: this.options.prior } : {}),
       ...(this.options.inherit ? { inherit: this.options.inherit } : {}),
+      ...(this.objectives ? { objectives: this.objectives } : {}),
     };
     const existing = await storage.getStudy(name);
     if (!existing) {
