@@ -3,7 +3,7 @@
  * n trials: transaction 1 reads the serial state, claims (pending or stale trials), inserts n running
  * trials and writes the state (a strategy state of a few KB that grows with the study); transaction 2
  * reads the state, finishes the n trials with a result of about 1 KB each and writes the state. Run for
- * SQLite (one process, WAL, synchronous FULL) and PostgreSQL with one process and with 4 worker
+ * SQLite (one process, WAL; synchronous NORMAL, the default, and FULL) and PostgreSQL with one process and with 4 worker
  * processes on one study (each its own PostgresStorage), with n = 1 (the worst case) and n = 8.
  * PostgreSQL is run twice: durable (each COMMIT waits for its WAL flush, as SQLite's FULL waits for its
  * fsync) and with `synchronous_commit = off` for its sessions (a crash may lose the last commits, never
@@ -187,7 +187,7 @@ async function processes(url: string, name: string, count: number, batch: number
 
 interface Run {
   storage: 'sqlite' | 'postgres';
-  /** "synchronous FULL", "synchronous_commit on" or "synchronous_commit off". */
+  /** "synchronous NORMAL" or "FULL" (SQLite), "synchronous_commit on" or "off" (PostgreSQL). */
   durability: string;
   processes: number;
   batch: number;
@@ -235,10 +235,12 @@ let server: Record<string, string> = {};
 try {
   const scratch = mkdtempSync(path.join(tmpdir(), 'nasx-bench-sqlite-'));
   try {
-    for (const batch of [1, 8]) {
-      const storage = await SqliteStorage.open(path.join(scratch, `bench-${batch}.db`));
-      record('sqlite', 'synchronous FULL', 1, batch, await timed(storage, 'bench', batch, trials));
-      await storage.close();
+    for (const synchronous of ['normal', 'full'] as const) {
+      for (const batch of [1, 8]) {
+        const storage = await SqliteStorage.open(path.join(scratch, `bench-${synchronous}-${batch}.db`), { synchronous });
+        record('sqlite', `synchronous ${synchronous.toUpperCase()}`, 1, batch, await timed(storage, 'bench', batch, trials));
+        await storage.close();
+      }
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });

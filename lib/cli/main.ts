@@ -14,6 +14,7 @@ import { exportCommand } from './export-command.js';
 import { tabulateCommand } from './tabulate-command.js';
 import { proxyCommand } from './proxy-command.js';
 import { studiesCommand } from './studies-command.js';
+import { reportCommand } from './report-command.js';
 
 const USAGE = `Usage: nasx <command> [options]
 
@@ -25,6 +26,7 @@ Commands:
   tabulate  train a sample of a space and write a learning-curve table (nasx tabulate --help)
   proxy     score a sample of a space by zero-cost proxies, untrained (nasx proxy --help)
   studies   list, show or export the studies kept by nasx search --study (nasx studies --help)
+  report    write a self-contained HTML report of a stored study (nasx report --help)
   info      show the native engine's build: instruction set, threads, CUDA
 
 Options:
@@ -62,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
         return await proxyCommand(rest);
       case 'studies':
         return await studiesCommand(rest);
+      case 'report':
+        return await reportCommand(rest);
       case 'info':
         return await info();
       case '--version':
@@ -74,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, export, tabulate, proxy, studies, info`);
+        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, export, tabulate, proxy, studies, report, info`);
     }
   } catch (err) {
     if (err instanceof UsageError) {

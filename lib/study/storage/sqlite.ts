@@ -1,6 +1,9 @@
 /**
  * Studies in one SQLite file (better-sqlite3): WAL journal, every change in a `BEGIN IMMEDIATE`
- * transaction, `synchronous = FULL` so that a committed transaction survives a power cut. One process
+ * transaction. By default `synchronous = NORMAL`: a killed process loses nothing it committed and the
+ * file is consistent after any crash, but a power cut or an operating-system crash may lose the last
+ * transactions (their trials are run again on resume); `synchronous: 'full'` makes every commit
+ * survive a power cut too, at the cost of a flush to disk per commit (milliseconds each). One process
  * runs a study at a time (`acquireStudy`); others may read it (`nasx studies`) while it runs. Another
  * process holding the write lock for longer than `busyTimeoutMs` is an ERR_NASX_STORAGE error that
  * says so, not a retry storm.
@@ -42,6 +45,8 @@ const require = createRequire(import.meta.url);
 export interface SqliteStorageOptions {
   /** How long to wait for another process's write lock before failing. Default 5000 ms. */
   busyTimeoutMs?: number;
+  /** "normal" (default) or "full": see above. */
+  synchronous?: 'normal' | 'full';
 }
 
 /** Whether a worker id ("host:pid:…") names a process on this host that has exited. */
@@ -70,6 +75,8 @@ export class SqliteStorage implements Storage {
   static async open(file: string, options: SqliteStorageOptions = {}): Promise<SqliteStorage> {
     if (typeof file !== 'string' || file.length === 0) throw storageError(`Expected a database file name but received ${JSON.stringify(file)}`);
     const busy = options.busyTimeoutMs ?? 5000;
+    const synchronous = options.synchronous ?? 'normal';
+    if (synchronous !== 'normal' && synchronous !== 'full') throw storageError(`Expected options.synchronous to be "normal" or "full" but received ${JSON.stringify(synchronous)}`);
     let Database: typeof BetterSqlite3;
     try {
       Database = require('better-sqlite3') as typeof BetterSqlite3;
@@ -81,7 +88,7 @@ export class SqliteStorage implements Storage {
     try {
       db = new Database(file, { timeout: busy });
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
+      db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       db.pragma('foreign_keys = ON');
     } catch (err) {
       throw sqliteError(file, err, busy);

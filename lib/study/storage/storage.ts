@@ -359,10 +359,8 @@ export function trialParams(studyId: number, id: number, t: NewTrial, now: numbe
   ];
 }
 
-/** JSON that a non-finite number cannot break: NaN and ±Infinity become null. */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
-}
+/** JSON as the storages keep it (JSON.stringify writes NaN and ±Infinity as null). */
+export const toJson = (value: unknown): string => JSON.stringify(value);
 
 /** A worker's id: host, process id and a random suffix (a restarted process is a new worker). */
 export function workerId(host: string, pid: number): string {
