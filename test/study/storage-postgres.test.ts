@@ -344,3 +344,46 @@ pgTest('a missing database, a wrong password and an unreachable server each say 
     message: new RegExp(`^PostgreSQL at 127\\.0\\.0\\.1:${port} is unreachable \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\): is the server running`),
   });
 });
+
+pgTest('three nasx search --worker processes on one study: one SIGKILLed mid-trial, its trial re-run after the lease, exactly the budget, nothing twice, and a lost connection survived', async (t) => {
+  const url = await freshDatabase(t);
+  const budget = 24;
+  const args = ['search', '--study', 'w', '--storage', url, '--worker', '--lease', '2', '--budget', String(budget), '--parallel', '1', '--epochs', '3', '--seed', '1'];
+  const bin = path.join(root, 'bin', 'nasx.js');
+  const workers = [0, 1, 2].map(() => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const w = { child, stderr: '', exit: new Promise<number | null>((resolve) => child.on('close', resolve)) };
+    child.stderr.on('data', (d) => (w.stderr += d));
+    child.stdout.resume();
+    return w;
+  });
+  t.teardown(() => workers.forEach((w) => w.child.kill('SIGKILL')));
+  const storage = await open(t, url);
+  // The victim is killed while it holds a running trial.
+  const victim = workers[0]!;
+  let killed: TrialRow | undefined;
+  for (let tries = 0; !killed && tries < 600; tries++) {
+    const rows = await storage.trials('w').catch(() => [] as TrialRow[]);
+    killed = rows.find((r) => r.state === 'running' && r.worker?.includes(`:${victim.child.pid}:`));
+    if (!killed) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.truthy(killed, 'the victim was seen running a trial');
+  victim.child.kill('SIGKILL');
+  t.is(await victim.exit, null);
+  // The others lose their connections once, mid-study.
+  t.true((await terminateBackends(server!.url, databaseOf(url))) >= 1);
+  t.deepEqual(await Promise.all(workers.slice(1).map((w) => w.exit)), [0, 0], workers.map((w) => w.stderr).join('\n---\n'));
+  const rows = await storage.trials('w');
+  t.is(rows.length, budget, 'the abandoned trial was run again, not added anew');
+  t.true(rows.every((r) => r.state === 'complete' || r.state === 'failed'));
+  t.is(new Set(rows.map((r) => r.hash)).size, budget, 'no architecture twice');
+  const again = rows.find((r) => r.id === killed!.id)!;
+  t.is(again.state, 'complete');
+  t.false(again.worker!.includes(`:${victim.child.pid}:`), 'another worker finished the dead one\'s trial');
+  // Each finished trial was announced by exactly one worker.
+  const announced = workers.flatMap((w) => [...w.stderr.matchAll(/^#(\d+) /gm)].map((m) => Number(m[1])));
+  t.is(new Set(announced).size, announced.length, 'no trial finished twice');
+  t.true(announced.length >= budget - 1 && announced.length <= budget);
+  t.is((await storage.getStudy('w'))!.status, 'done');
+  t.true(new Set(rows.map((r) => r.worker!.split(':')[1])).size >= 2, 'the work was shared');
+});
