@@ -1,20 +1,23 @@
 // Element-wise kernels: activations, their derivatives, bias addition. Each loop is specialised per
-// activation (no branch per element) so that it vectorises, and compiled for several instruction sets.
+// activation (no branch per element) so that it vectorises, and compiled for several instruction sets; gelu,
+// tanh and the sigmoid use the branch-free approximations of vmath.h rather than libm, which does not vectorise.
 // Large tensors are split into fixed chunks over the team (element-wise, so results do not depend on
 // the team's size).
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 
 #include "../core/simd.h"
 #include "kernels.h"
+#include "vmath.h"
+
+// The same bits from every clone: no a·b + c of these loops (or of the vmath code inlined into them) is fused,
+// including in the AVX-512 clone, which could.
+NASX_VMATH_NO_CONTRACT
 
 namespace nasx::cpu {
 namespace {
 
 constexpr std::int64_t kChunk = 32768;
-constexpr float kInvSqrt2 = 0.70710678118654752f;
-constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
 template <typename F>
 void chunked(std::int64_t n, Team* team, F&& body) {
@@ -29,44 +32,46 @@ void chunked(std::int64_t n, Team* team, F&& body) {
   });
 }
 
+// Each loop is vmath::generate over a lambda: y[i] = ..., or dx[i] = dx[i] + ... for the backward passes.
 NASX_VECTOR_CLONES void relu_forward(const float* x, float* y, std::int64_t n) {
   // `x < 0 ? 0 : x` rather than `x > 0 ? x : 0`: NaN passes through, so divergence stays visible.
-  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+  vmath::generate(y, n, [&](std::int64_t i) NASX_VMATH_INLINE_LAMBDA { return x[i] < 0.0f ? 0.0f : x[i]; });
 }
 NASX_VECTOR_CLONES void relu_backward(const float* x, const float* dy, float* dx, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
+  vmath::generate(dx, n, [&](std::int64_t i) NASX_VMATH_INLINE_LAMBDA {
+    return dx[i] + vmath::detail::select(x[i] > 0.0f, dy[i], 0.0f);
+  });
 }
-void gelu_forward(const float* x, float* y, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
+NASX_VECTOR_CLONES void gelu_forward(const float* x, float* y, std::int64_t n) {
+  vmath::generate(y, n, [&](std::int64_t i) NASX_VMATH_INLINE_LAMBDA { return vmath::gelu(x[i]); });
 }
-void gelu_backward(const float* x, const float* dy, float* dx, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    dx[i] += dy[i] * (0.5f * (1.0f + std::erf(v * kInvSqrt2)) + v * kInvSqrt2Pi * std::exp(-0.5f * v * v));
-  }
+NASX_VECTOR_CLONES void gelu_backward(const float* x, const float* dy, float* dx, std::int64_t n) {
+  vmath::generate(dx, n, [&](std::int64_t i) NASX_VMATH_INLINE_LAMBDA {
+    return dx[i] + dy[i] * vmath::gelu_derivative(x[i]);
+  });
 }
-void tanh_forward(const float* x, float* y, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+NASX_VECTOR_CLONES void tanh_forward(const float* x, float* y, std::int64_t n) {
+  vmath::generate(y, n, [&](std::int64_t i) NASX_VMATH_INLINE_LAMBDA { return vmath::tanh(x[i]); });
 }
 NASX_VECTOR_CLONES void tanh_backward(const float* y, const float* dy, float* dx, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+  vmath::generate(dx, n, [&](std::int64_t i) NASX_VMATH_INLINE_LAMBDA { return dx[i] + dy[i] * (1.0f - y[i] * y[i]); });
 }
-void sigmoid_forward(const float* x, float* y, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
+NASX_VECTOR_CLONES void sigmoid_forward(const float* x, float* y, std::int64_t n) {
+  vmath::generate(y, n, [&](std::int64_t i) NASX_VMATH_INLINE_LAMBDA { return vmath::sigmoid(x[i]); });
 }
 NASX_VECTOR_CLONES void sigmoid_backward(const float* y, const float* dy, float* dx, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+  vmath::generate(dx, n, [&](std::int64_t i) NASX_VMATH_INLINE_LAMBDA { return dx[i] + dy[i] * y[i] * (1.0f - y[i]); });
 }
 NASX_VECTOR_CLONES void copy_forward(const float* x, float* y, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i];
+  vmath::generate(y, n, [&](std::int64_t i) NASX_VMATH_INLINE_LAMBDA { return x[i]; });
 }
 NASX_VECTOR_CLONES void accumulate(const float* dy, float* dx, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) dx[i] += dy[i];
+  vmath::generate(dx, n, [&](std::int64_t i) NASX_VMATH_INLINE_LAMBDA { return dx[i] + dy[i]; });
 }
 NASX_VECTOR_CLONES void bias_rows(float* y, const float* bias, std::int64_t rows, int cols) {
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = y + r * cols;
-    for (int c = 0; c < cols; ++c) row[c] += bias[c];
+    vmath::generate(row, cols, [&](std::int64_t c) NASX_VMATH_INLINE_LAMBDA { return row[c] + bias[c]; });
   }
 }
 
