@@ -71,6 +71,14 @@ export class SqliteStorage implements Storage {
     private readonly db: BetterSqlite3.Database,
   ) {}
 
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  /** A prepared statement, prepared once (preparing costs more than running most of them). */
+  private stmt(sql: string): BetterSqlite3.Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
   /** Opens (creating it and its directory when missing) and migrates a study database. */
   static async open(file: string, options: SqliteStorageOptions = {}): Promise<SqliteStorage> {
     if (typeof file !== 'string' || file.length === 0) throw storageError(`Expected a database file name but received ${JSON.stringify(file)}`);
@@ -106,14 +114,14 @@ export class SqliteStorage implements Storage {
   private migrate(busy: number): void {
     this.write(busy, () => {
       this.db.exec(migrationStatements(1, 'sqlite')[0]!);
-      const row = this.db.prepare(SQL.schemaVersion).get() as Row | undefined;
+      const row = this.stmt(SQL.schemaVersion).get() as Row | undefined;
       const at = row ? Number(row.value) : 0;
       if (at > SCHEMA_VERSION) throw newerSchemaError(this.location, at);
       for (let v = at + 1; v <= SCHEMA_VERSION; v++) {
         for (const sql of migrationStatements(v, 'sqlite')) if (!(v === 1 && sql.includes('nasx_meta'))) this.db.exec(sql);
       }
-      if (!row) this.db.prepare(SQL.insertSchemaVersion).run(String(SCHEMA_VERSION));
-      else if (at < SCHEMA_VERSION) this.db.prepare(SQL.setSchemaVersion).run(String(SCHEMA_VERSION));
+      if (!row) this.stmt(SQL.insertSchemaVersion).run(String(SCHEMA_VERSION));
+      else if (at < SCHEMA_VERSION) this.stmt(SQL.setSchemaVersion).run(String(SCHEMA_VERSION));
     });
   }
 
@@ -139,7 +147,7 @@ export class SqliteStorage implements Storage {
   }
 
   private studyId(name: string): { id: number; record: StudyRecord } | undefined {
-    const row = this.db.prepare(SQL.study).get(name) as Row | undefined;
+    const row = this.stmt(SQL.study).get(name) as Row | undefined;
     return row ? { id: Number(row.id), record: studyFromRow(row) } : undefined;
   }
 
@@ -155,7 +163,7 @@ export class SqliteStorage implements Storage {
       return this.write(5000, () => {
         if (this.studyId(record.name)) throw storageError(`A study named ${JSON.stringify(record.name)} already exists in ${this.location}`);
         const now = Date.now();
-        this.db.prepare(SQL.insertStudy).run(...studyParams(record, now));
+        this.stmt(SQL.insertStudy).run(...studyParams(record, now));
         return { ...record, createdAt: now, updatedAt: now };
       });
     });
@@ -169,20 +177,20 @@ export class SqliteStorage implements Storage {
   async listStudies(): Promise<StudyListing[]> {
     this.check();
     const counts = new Map<number, { trials: Record<TrialState, number>; best: number | null }>();
-    for (const r of this.db.prepare(SQL.studyCounts).all() as Row[]) {
+    for (const r of this.stmt(SQL.studyCounts).all() as Row[]) {
       const id = Number(r.study_id);
       const c = counts.get(id) ?? { trials: emptyCounts(), best: null };
       c.trials[String(r.state) as TrialState] = Number(r.n);
       if (r.state === 'complete' && r.best !== null) c.best = Math.max(c.best ?? -Infinity, Number(r.best));
       counts.set(id, c);
     }
-    return (this.db.prepare(SQL.studies).all() as Row[]).map((r) => ({ ...studyFromRow(r), ...(counts.get(Number(r.id)) ?? { trials: emptyCounts(), best: null }) }));
+    return (this.stmt(SQL.studies).all() as Row[]).map((r) => ({ ...studyFromRow(r), ...(counts.get(Number(r.id)) ?? { trials: emptyCounts(), best: null }) }));
   }
 
   async trials(name: string): Promise<TrialRow[]> {
     this.check();
     const { id } = this.need(name);
-    return (this.db.prepare(SQL.trials).all(id, 0) as Row[]).map(trialFromRow);
+    return (this.stmt(SQL.trials).all(id, 0) as Row[]).map(trialFromRow);
   }
 
   transaction<T>(name: string, fn: (tx: StorageTx) => Promise<T>): Promise<T> {
@@ -206,27 +214,26 @@ export class SqliteStorage implements Storage {
   }
 
   private tx(studyId: number, study: StudyRecord): StorageTx {
-    const db = this.db;
     return {
       study,
-      readState: async () => stateFromRow(db.prepare(SQL.readState).get(studyId) as Row),
+      readState: async () => stateFromRow(this.stmt(SQL.readState).get(studyId) as Row),
       writeState: async (s: Omit<SerialState, 'version'>) => {
-        db.prepare(SQL.writeState).run(toJson(s.strategy), toJson(s.scheduler ?? null), toJson(s.counters), Date.now(), studyId);
-        return Number((db.prepare(SQL.stateVersion).get(studyId) as Row).state_version);
+        this.stmt(SQL.writeState).run(toJson(s.strategy), toJson(s.scheduler ?? null), toJson(s.counters), Date.now(), studyId);
+        return Number((this.stmt(SQL.stateVersion).get(studyId) as Row).state_version);
       },
       trials: async (filter = {}) => {
-        const rows = (db.prepare(SQL.trials).all(studyId, filter.fromId ?? 0) as Row[]).map(trialFromRow);
+        const rows = (this.stmt(SQL.trials).all(studyId, filter.fromId ?? 0) as Row[]).map(trialFromRow);
         return filter.states ? rows.filter((r) => filter.states!.includes(r.state)) : rows;
       },
       counts: async () => {
         const c = emptyCounts();
-        for (const r of db.prepare(SQL.counts).all(studyId) as Row[]) c[String(r.state) as TrialState] = Number(r.n);
+        for (const r of this.stmt(SQL.counts).all(studyId) as Row[]) c[String(r.state) as TrialState] = Number(r.n);
         return c;
       },
       insertTrials: async (trials: readonly NewTrial[]) => {
-        let next = Number((db.prepare(SQL.nextTrialId).get(studyId) as Row).next);
+        let next = Number((this.stmt(SQL.nextTrialId).get(studyId) as Row).next);
         const now = Date.now();
-        const insert = db.prepare(SQL.insertTrial);
+        const insert = this.stmt(SQL.insertTrial);
         return trials.map((t) => {
           const id = next++;
           insert.run(...trialParams(studyId, id, t, now));
@@ -235,24 +242,25 @@ export class SqliteStorage implements Storage {
       },
       finishTrials: async (trials: readonly FinishedTrial[]) => {
         const now = Date.now();
-        const update = db.prepare(SQL.finishTrial);
+        const update = this.stmt(SQL.finishTrial);
         for (const t of trials) update.run(t.state, t.score !== null && Number.isFinite(t.score) ? t.score : null, toJson(t.result), now, studyId, t.id);
       },
       requeue: async (ids: readonly number[]) => {
-        const update = db.prepare(SQL.requeue);
+        const update = this.stmt(SQL.requeue);
         for (const id of ids) update.run(studyId, id);
       },
       claim: async (worker: string, limit: number, staleBefore: number) => {
-        const ids = (db.prepare(SQL.claimable).all(studyId, staleBefore, limit) as Row[]).map((r) => Number(r.id));
+        const ids = (this.stmt(SQL.claimable).all(studyId, staleBefore, limit) as Row[]).map((r) => Number(r.id));
+        if (ids.length === 0) return [];
         const now = Date.now();
-        const update = db.prepare(SQL.claimOne);
+        const update = this.stmt(SQL.claimOne);
         for (const id of ids) update.run(worker, now, now, studyId, id);
         const claimed = new Set(ids);
-        return (db.prepare(SQL.trials).all(studyId, ids.length > 0 ? Math.min(...ids) : 0) as Row[]).map(trialFromRow).filter((r) => claimed.has(r.id));
+        return (this.stmt(SQL.trials).all(studyId, Math.min(...ids)) as Row[]).map(trialFromRow).filter((r) => claimed.has(r.id));
       },
       setStatus: async (status: StudyStatus, budget?: Budget) => {
-        if (budget) db.prepare(SQL.setStatusBudget).run(status, JSON.stringify(budget), Date.now(), studyId);
-        else db.prepare(SQL.setStatus).run(status, Date.now(), studyId);
+        if (budget) this.stmt(SQL.setStatusBudget).run(status, JSON.stringify(budget), Date.now(), studyId);
+        else this.stmt(SQL.setStatus).run(status, Date.now(), studyId);
       },
     };
   }
@@ -263,9 +271,9 @@ export class SqliteStorage implements Storage {
       const { id: studyId } = this.need(name);
       this.write(5000, () => {
         const now = Date.now();
-        const update = this.db.prepare(SQL.heartbeat);
+        const update = this.stmt(SQL.heartbeat);
         for (const id of ids) update.run(now, studyId, id, worker);
-        this.db.prepare(SQL.ownerHeartbeat).run(now, studyId, worker);
+        this.stmt(SQL.ownerHeartbeat).run(now, studyId, worker);
       });
     });
   }
@@ -274,7 +282,7 @@ export class SqliteStorage implements Storage {
     return this.serial.run(async () => {
       this.check();
       const { id: studyId } = this.need(name);
-      this.write(5000, () => this.db.prepare(SQL.intermediate).run(toJson(values), studyId, id));
+      this.write(5000, () => this.stmt(SQL.intermediate).run(toJson(values), studyId, id));
     });
   }
 
@@ -283,7 +291,7 @@ export class SqliteStorage implements Storage {
       this.check();
       this.write(5000, () => {
         const { id } = this.need(name);
-        const row = this.db.prepare(SQL.owner).get(id) as Row;
+        const row = this.stmt(SQL.owner).get(id) as Row;
         const owner = row.owner === null ? null : String(row.owner);
         if (owner !== null && owner !== worker && !deadOnThisHost(owner) && Number(row.owner_heartbeat ?? 0) >= staleBefore) {
           const [host, pid] = owner.split(':');
@@ -292,7 +300,7 @@ export class SqliteStorage implements Storage {
               'a SQLite study takes one process at a time: wait for it to end or stop it, or use PostgreSQL (--storage postgres://…) for several workers',
           );
         }
-        this.db.prepare(SQL.setOwner).run(worker, Date.now(), id);
+        this.stmt(SQL.setOwner).run(worker, Date.now(), id);
       });
     });
   }
@@ -301,7 +309,7 @@ export class SqliteStorage implements Storage {
     return this.serial.run(async () => {
       if (this.closed) return;
       const s = this.studyId(name);
-      if (s) this.write(5000, () => this.db.prepare(SQL.release).run(s.id, worker));
+      if (s) this.write(5000, () => this.stmt(SQL.release).run(s.id, worker));
     });
   }
 
@@ -309,14 +317,14 @@ export class SqliteStorage implements Storage {
     return this.serial.run(async () => {
       this.check();
       const { id } = this.need(name);
-      this.write(5000, () => this.db.prepare(SQL.putBlob).run(id, key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+      this.write(5000, () => this.stmt(SQL.putBlob).run(id, key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
     });
   }
 
   async getBlob(name: string, key: string): Promise<Uint8Array | undefined> {
     this.check();
     const { id } = this.need(name);
-    const row = this.db.prepare(SQL.getBlob).get(id, key) as Row | undefined;
+    const row = this.stmt(SQL.getBlob).get(id, key) as Row | undefined;
     return row ? new Uint8Array(row.bytes as Buffer) : undefined;
   }
 
@@ -324,7 +332,7 @@ export class SqliteStorage implements Storage {
     return this.serial.run(async () => {
       this.check();
       const { id } = this.need(name);
-      this.write(5000, () => this.db.prepare(SQL.deleteBlob).run(id, key));
+      this.write(5000, () => this.stmt(SQL.deleteBlob).run(id, key));
     });
   }
 
@@ -334,9 +342,9 @@ export class SqliteStorage implements Storage {
       return this.write(5000, () => {
         const s = this.studyId(name);
         if (!s) return false;
-        this.db.prepare(SQL.deleteStudyBlobs).run(s.id);
-        this.db.prepare(SQL.deleteStudyTrials).run(s.id);
-        this.db.prepare(SQL.deleteStudy).run(s.id);
+        this.stmt(SQL.deleteStudyBlobs).run(s.id);
+        this.stmt(SQL.deleteStudyTrials).run(s.id);
+        this.stmt(SQL.deleteStudy).run(s.id);
         return true;
       });
     });
