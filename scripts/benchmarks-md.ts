@@ -283,6 +283,31 @@ ${r.rows.map((x) => `| ${x.strategy} | ${x.budget} | ${f2(x.noneVal)} | ${f2(x.p
 `;
 }
 
+const paretoFile = path.join(docs, 'benchmark-pareto.json');
+if (existsSync(paretoFile)) {
+  const r = JSON.parse(readFileSync(paretoFile, 'utf8')) as {
+    benchmark: string;
+    device: string;
+    seeds: number;
+    budgets: number[];
+    results: { strategy: string; meanAt: Record<string, number>; vsRandom: Record<string, PairedDifference | null> }[];
+  };
+  const last = String(r.budgets[r.budgets.length - 1]);
+  md += `## Multi-objective search: accuracy against latency on NAS-Bench-201
+
+\`node --import tsx scripts/bench-pareto.ts --out docs/benchmark-pareto.json\`: every strategy with
+\`objectives: accuracy:max,latency:min\` on ${r.benchmark} (latency: HELP's ${r.device} table), ${r.seeds} seeds; the
+hypervolume dominated by each run's Pareto front, as % of the whole table's (reference point: the
+table's worst accuracy and slowest latency), with the paired difference against random search. The
+accuracy column is NB201's test-split figure (see below), so absolute figures are optimistic.
+
+| strategy | ${r.budgets.map((b) => `@${b}`).join(' | ')} | − random @${last} (95%) |
+| --- |${r.budgets.map(() => ' --- |').join('')} --- |
+${r.results.map((x) => `| ${x.strategy} | ${r.budgets.map((b) => f2(100 * x.meanAt[String(b)]!)).join(' | ')} | ${x.vsRandom[last] ? paired(x.vsRandom[last]!, 100) : ''} |`).join('\n')}
+
+`;
+}
+
 md += `## NAS-Bench-201 — NASLib protocol (search on one seed's test-split accuracy), optimistic
 
 The tables shipped in \`data/nb201/\` (no training: each query is a lookup), ${nbSeeds} seeds per
