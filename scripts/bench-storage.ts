@@ -283,7 +283,7 @@ if (values.json) {
   process.stdout.write(`${JSON.stringify(report)}\n`);
 } else {
   const pgNote = `${report.postgres.throwaway ? 'a throwaway server on this machine' : report.postgres.url} (${server.server_version}, fsync ${server.fsync}, wal_sync_method ${server.wal_sync_method})`;
-  process.stdout.write(`Machine: ${report.machine}\n${trials} trials per run; SQLite: WAL, synchronous FULL in ${tmpdir()}; PostgreSQL: ${pgNote}\n\n`);
+  process.stdout.write(`Machine: ${report.machine}\n${trials} trials per run; SQLite: WAL, synchronous NORMAL (the default) and FULL, in ${tmpdir()}; PostgreSQL: ${pgNote}\n\n`);
   process.stdout.write('| storage | durability | processes | batch | seconds | trials/s | transactions/s | target | vs target | vs SQLite, same batch |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n');
   for (const r of report.rows) {
     process.stdout.write(`| ${r.storage} | ${r.durability} | ${r.processes} | ${r.batch} | ${r.seconds.toFixed(2)} | ${r.trialsPerSecond.toFixed(0)} | ${r.transactionsPerSecond.toFixed(0)} | ≥ ${r.target} | ${r.vsTarget.toFixed(2)}× | ${r.vsSqlite.toFixed(2)}× |\n`);
