@@ -24,6 +24,7 @@ import { sampleArchitectures } from '../lib/study/tabulate.js';
 import type { Arch } from '../lib/arch/arch.js';
 import { packageRoot } from '../lib/util/package-root.js';
 import { machineDescription } from '../lib/util/machine.js';
+import { kendall, spearman } from '../lib/util/rank-correlation.js';
 
 const { values } = parseArgs({
   options: { seed: { type: 'string', default: '0' }, 'batch-size': { type: 'string', default: '64' }, json: { type: 'boolean', default: false }, out: { type: 'string' } },
@@ -32,48 +33,6 @@ const seed = Number(values.seed);
 const batchSize = Number(values['batch-size']);
 const dir = path.join(packageRoot(), 'data', 'fashion-mnist-mlp');
 const log = (s: string) => process.stderr.write(`${s}\n`);
-
-function ranks(xs: readonly number[]): number[] {
-  const order = xs.map((_, i) => i).sort((a, b) => xs[a]! - xs[b]!);
-  const r = new Array<number>(xs.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && xs[order[j + 1]!] === xs[order[i]!]) j++;
-    for (let k = i; k <= j; k++) r[order[k]!] = (i + j) / 2;
-    i = j + 1;
-  }
-  return r;
-}
-function spearman(a: readonly number[], b: readonly number[]): number {
-  const ra = ranks(a);
-  const rb = ranks(b);
-  const n = a.length;
-  const ma = ra.reduce((s, x) => s + x, 0) / n;
-  const mb = rb.reduce((s, x) => s + x, 0) / n;
-  let c = 0, va = 0, vb = 0;
-  for (let i = 0; i < n; i++) {
-    c += (ra[i]! - ma) * (rb[i]! - mb);
-    va += (ra[i]! - ma) ** 2;
-    vb += (rb[i]! - mb) ** 2;
-  }
-  return c / Math.sqrt(va * vb);
-}
-/** Kendall's τ-b. */
-function kendall(a: readonly number[], b: readonly number[]): number {
-  let concordant = 0, discordant = 0, tiesA = 0, tiesB = 0;
-  for (let i = 0; i < a.length; i++) {
-    for (let j = i + 1; j < a.length; j++) {
-      const da = Math.sign(a[i]! - a[j]!);
-      const db = Math.sign(b[i]! - b[j]!);
-      if (da === 0 && db === 0) continue;
-      if (da === 0) tiesA++;
-      else if (db === 0) tiesB++;
-      else if (da === db) concordant++;
-      else discordant++;
-    }
-  }
-  return (concordant - discordant) / Math.sqrt((concordant + discordant + tiesA) * (concordant + discordant + tiesB));
-}
 
 const space = await loadSearchSpace(path.join(dir, 'space.json'));
 const table = await loadCurveTable(path.join(dir, 'curves.csv'), space);

@@ -120,7 +120,7 @@ const usageErrors: [string, string[], string][] = [
   ['unknown architecture type', ['train', '--arch', '{"type":"rnn"}'], 'Expected one of "mlp", "cnn", "graph" for --arch.type but received "rnn" of type string'],
   ['unknown layer field', ['train', '--arch', '{"type":"mlp","layers":[{"units":8,"width":3}]}'], 'Unknown field "width" in --arch.layers[0]; allowed fields are "units", "activation", "dropout", "batchNorm", "residual"'],
   ['--task on a built-in', ['train', '--arch', mlp, '--task', 'regression'], '--task and --label apply to CSV data sets only (--dataset FILE.csv)'],
-  ['unknown command', ['fly'], 'Unknown command "fly"; commands are search, bench, train, export, tabulate, proxy, studies, report, info'],
+  ['unknown command', ['fly'], 'Unknown command "fly"; commands are search, bench, train, export, tabulate, proxy, studies, report, explain, info'],
   ['--save into a missing directory', ['train', '--arch', mlp, '--save', '/nonexistent/m.nasx'], 'Cannot write --save /nonexistent/m.nasx: the directory /nonexistent does not exist'],
   ['search --out into a missing directory', ['search', '--out', '/nonexistent/x.json'], 'Cannot write --out /nonexistent/x.json: the directory /nonexistent does not exist'],
   ['search --export into a missing directory', ['search', '--export', '/nonexistent/best.onnx'], 'Cannot write --export /nonexistent/best.onnx: the directory /nonexistent does not exist'],

@@ -15,6 +15,7 @@ import { tabulateCommand } from './tabulate-command.js';
 import { proxyCommand } from './proxy-command.js';
 import { studiesCommand } from './studies-command.js';
 import { reportCommand } from './report-command.js';
+import { explainCommand, importanceForReport } from './explain-command.js';
 
 const USAGE = `Usage: nasx <command> [options]
 
@@ -27,6 +28,7 @@ Commands:
   proxy     score a sample of a space by zero-cost proxies, untrained (nasx proxy --help)
   studies   list, show or export the studies kept by nasx search --study (nasx studies --help)
   report    write a self-contained HTML report of a stored study (nasx report --help)
+  explain   which decisions matter: fANOVA importance, interactions, per-option effects (nasx explain --help)
   info      show the native engine's build: instruction set, threads, CUDA
 
 Options:
@@ -65,7 +67,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'studies':
         return await studiesCommand(rest);
       case 'report':
-        return await reportCommand(rest);
+        return await reportCommand(rest, importanceForReport);
+      case 'explain':
+        return await explainCommand(rest);
       case 'info':
         return await info();
       case '--version':
@@ -78,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, export, tabulate, proxy, studies, report, info`);
+        throw new UsageError(`Unknown command ${JSON.stringify(command)}; commands are search, bench, train, export, tabulate, proxy, studies, report, explain, info`);
     }
   } catch (err) {
     if (err instanceof UsageError) {

@@ -659,6 +659,11 @@ export interface SpaceDefinition<C = JsonValue> {
   check?: (config: C) => void;
   /** One line for listings. */
   description?: string;
+  /**
+   * A readable name for a decision path, for explanations and reports (nb201: `edges[3]` is
+   * "edge 3←0"); undefined keeps the path. Default: the path.
+   */
+  decisionName?: (path: string) => string | undefined;
 }
 
 /** One decision of an architecture, for display and analysis. */
@@ -703,6 +708,7 @@ export class DslSpace<C = JsonValue> implements SearchSpace<C> {
   readonly #build?: (config: C, io: IoShape) => Arch;
   readonly #canonicalize?: (config: C) => unknown;
   readonly #check?: (config: C) => void;
+  readonly #decisionName?: (path: string) => string | undefined;
   readonly #widths = new Map<DslNode, number>();
 
   constructor(definition: SpaceDefinition<C>) {
@@ -711,7 +717,7 @@ export class DslSpace<C = JsonValue> implements SearchSpace<C> {
       throw typeError('definition.name', 'a non-empty string', definition.name);
     }
     if (!isNode(definition.params)) throw typeError('definition.params', NODE_DESCRIPTION, definition.params);
-    for (const key of ['build', 'canonicalize', 'check'] as const) {
+    for (const key of ['build', 'canonicalize', 'check', 'decisionName'] as const) {
       if (definition[key] !== undefined && typeof definition[key] !== 'function') {
         throw typeError(`definition.${key}`, 'a function', definition[key]);
       }
@@ -722,6 +728,7 @@ export class DslSpace<C = JsonValue> implements SearchSpace<C> {
     this.#build = definition.build;
     this.#canonicalize = definition.canonicalize;
     this.#check = definition.check;
+    this.#decisionName = definition.decisionName;
     this.trainable = definition.build !== undefined;
     this.encodingLength = encodingWidth(this.params, this.#widths);
     if (this.encodingLength > MAX_ENCODING) {
@@ -816,6 +823,11 @@ export class DslSpace<C = JsonValue> implements SearchSpace<C> {
       index: s.index,
       options: s.kind === 'choice' ? s.node.values : s.node.counts,
     }));
+  }
+
+  /** The readable name of a decision path (see `SpaceDefinition.decisionName`), e.g. `layers[1].units`. */
+  decisionName(path: string): string {
+    return this.#decisionName?.(path) ?? path;
   }
 
   optionsAt(prefix: readonly number[]): number {

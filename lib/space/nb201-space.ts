@@ -255,5 +255,9 @@ export function createNb201Space(options: Nb201BuildOptions = {}): DslSpace<Nb20
     params: nb201Params,
     build: (arch, io) => buildNb201(arch, io, buildOptions),
     canonicalize: canonicalNb201,
+    decisionName: (path) => {
+      const m = /^edges\[([0-5])\]$/.exec(path);
+      return m ? edgeName(Number(m[1])) : undefined;
+    },
   });
 }
