@@ -86,8 +86,34 @@ function finishedTrials(trials: readonly TrialRow[]): Finished[] {
 
 /** A Vega-Lite spec compiled to Vega, with the report's look. */
 function vega(spec: Record<string, unknown>): unknown {
-  return compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: { view: { stroke: null }, font: 'system-ui, sans-serif' }, ...spec } as TopLevelSpec).spec;
+  return compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: { view: { stroke: null }, font: 'system-ui, sans-serif' }, ...spec } as TopLevelSpec, { logger: QUIET }).spec;
 }
+
+/** Vega-Lite's notes on how it resolved a spec (e.g. merged sort orders) are not the user's business; its errors still throw. */
+interface QuietLogger {
+  level(): number;
+  warn(): QuietLogger;
+  info(): QuietLogger;
+  debug(): QuietLogger;
+  error(...args: unknown[]): QuietLogger;
+}
+const QUIET: QuietLogger = {
+  level(): number {
+    return 0;
+  },
+  warn(): QuietLogger {
+    return QUIET;
+  },
+  info(): QuietLogger {
+    return QUIET;
+  },
+  debug(): QuietLogger {
+    return QUIET;
+  },
+  error(...args: unknown[]): QuietLogger {
+    throw new Error(`Vega-Lite: ${args.join(' ')}`);
+  },
+};
 
 function trajectory(trials: Finished[]): unknown {
   let best = -Infinity;
@@ -156,8 +182,8 @@ function importanceSpecs(importance: ReportImportance): unknown[] {
     height: { step: 18 },
     data: { values: importance.importances.map((i) => ({ ...i })) },
     layer: [
-      { mark: { type: 'bar', color: '#1f77b4' }, encoding: { y: { field: 'name', type: 'nominal', sort: '-x', title: null }, x: { field: 'mean', type: 'quantitative', title: `share of the variance of ${importance.objective}` } } },
-      { mark: { type: 'rule' }, encoding: { y: { field: 'name', type: 'nominal', sort: '-x' }, x: { field: 'low', type: 'quantitative' }, x2: { field: 'high' } } },
+      { mark: { type: 'bar', color: '#1f77b4' }, encoding: { y: { field: 'name', type: 'nominal', sort: { field: 'mean', order: 'descending' }, title: null }, x: { field: 'mean', type: 'quantitative', title: `share of the variance of ${importance.objective}` } } },
+      { mark: { type: 'rule' }, encoding: { y: { field: 'name', type: 'nominal', sort: { field: 'mean', order: 'descending' } }, x: { field: 'low', type: 'quantitative' }, x2: { field: 'high' } } },
     ],
   });
   const effects = vega({
