@@ -11,11 +11,10 @@
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { getTabularBenchmark } from '../lib/evaluators/tabular.js';
-import { hypervolume } from '../lib/report/pareto.js';
+import { parseObjectives } from '../lib/report/pareto.js';
 import { createNb201Space } from '../lib/space/nb201-space.js';
-import { pairedDifference } from '../lib/study/benchmark.js';
+import { runParetoBenchmark } from '../lib/study/pareto-benchmark.js';
 import { strategyNames } from '../lib/strategies/registry.js';
-import { Study } from '../lib/study/study.js';
 import { machineDescription } from '../lib/util/machine.js';
 
 const { values } = parseArgs({
@@ -28,36 +27,18 @@ const { values } = parseArgs({
   },
 });
 const seeds = Number(values.seeds);
-const budgets = [25, 50, 100, 150];
 const bench = await getTabularBenchmark(values.benchmark, { latencyDevice: values.device as never });
-const space = createNb201Space();
-const rows = bench.rows().filter((r) => Number.isFinite(r.score) && Number.isFinite(r.metrics.latencyMs));
-const points = rows.map((r) => [r.score!, -(r.metrics.latencyMs as number)]);
-// The reference point: the table's worst accuracy and its slowest latency.
-const reference = [Math.min(...points.map((p) => p[0]!)), Math.min(...points.map((p) => p[1]!))];
-const tableVolume = hypervolume(points, reference);
 const log = (s: string) => process.stderr.write(`${s}\n`);
-
-const strategies = strategyNames();
-const volumes = new Map<string, number[][]>(strategies.map((s) => [s, []]));
-for (const strategy of strategies) {
-  for (let seed = 0; seed < seeds; seed++) {
-    const study = new Study({ space, strategy, evaluator: bench, budget: { evaluations: Math.max(...budgets) }, seed, objectives: 'accuracy:max,latency:min' });
-    const summary = await study.run();
-    const gains = summary.trials.map((t) => (t.objectives?.accuracy != null && t.objectives.latency != null ? [t.objectives.accuracy, -t.objectives.latency] : null));
-    volumes.get(strategy)!.push(budgets.map((b) => hypervolume(gains.slice(0, b).filter((g): g is number[] => g !== null), reference) / tableVolume));
-  }
-  log(`${strategy}: ${seeds} seeds`);
-}
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const results = strategies.map((strategy) => {
-  const v = volumes.get(strategy)!;
-  return {
-    strategy,
-    meanAt: Object.fromEntries(budgets.map((b, i) => [String(b), mean(v.map((x) => x[i]!))])),
-    vsRandom: Object.fromEntries(budgets.map((b, i) => [String(b), strategy === 'random' ? null : pairedDifference(v.map((x) => x[i]!), volumes.get('random')!.map((x) => x[i]!))])),
-  };
+const result = await runParetoBenchmark({
+  evaluator: bench,
+  space: createNb201Space(),
+  objectives: parseObjectives('accuracy:max,latency:min'),
+  strategies: strategyNames(),
+  seeds,
+  budgets: [25, 50, 100, 150],
+  onProgress: (e) => e.seed === seeds - 1 && log(`${e.strategy}: ${seeds} seeds`),
 });
+const { budgets, reference, tableVolume, results } = result;
 const report = { machine: machineDescription(), benchmark: values.benchmark, device: values.device, seeds, budgets, reference, tableVolume, results };
 if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
 if (values.json) {

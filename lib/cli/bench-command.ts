@@ -4,7 +4,9 @@
  * the mean best-so-far validation curve.
  */
 import { existsSync } from 'node:fs';
-import { getTabularBenchmark, loadCurveTable, TabularEvaluator, TABULAR_BENCHMARKS } from '../evaluators/tabular.js';
+import { getTabularBenchmark, loadCurveTable, NB201_LATENCY_DEVICES, TabularEvaluator, TABULAR_BENCHMARKS } from '../evaluators/tabular.js';
+import { canonicalMetric, parseObjectives, type Objective } from '../report/pareto.js';
+import { runParetoBenchmark } from '../study/pareto-benchmark.js';
 import { SCHEDULER_NAMES } from '../estimation/registry.js';
 import { createNb201Space } from '../space/nb201-space.js';
 import type { SearchSpace } from '../space/space.js';
@@ -12,7 +14,7 @@ import { runBenchmark, type BenchmarkResult, type PairedDifference } from '../st
 import { plotBenchmark } from '../study/plot.js';
 import { strategyNames } from '../strategies/registry.js';
 import { createRng } from '../util/rng.js';
-import { UsageError, choiceFlag, intFlag, parseFlags } from './args.js';
+import { UsageError, choiceFlag, intFlag, parseFlags, type FlagValues } from './args.js';
 import { ProgressBar, table } from './progress.js';
 import { resolveSpace } from './search-command.js';
 
@@ -42,6 +44,11 @@ regularized evolution run on the same seeds.
                            convention); by default a repeat is answered from memory and free
   --plot FILE.svg|.png     draw the mean best-so-far test figure against queries (or candidate-epochs),
                            one line per combination with a 95% confidence band (one panel per benchmark)
+  --objectives L            several objectives, e.g. accuracy:max,latency:min (NB201's tables; latency from
+                           the HELP table of --latency-device): reports the dominated hypervolume at
+                           --budgets, as % of the whole table's, with paired differences against random
+  --budgets LIST           with --objectives: the queries at which the hypervolume is measured (default 25,50,100,150)
+  --latency-device NAME    with --objectives: HELP's device of the latency (default 1080ti_1)
   --json                   one JSON object per benchmark: { benchmark, budget, seeds, results: [...] }
 `;
 
@@ -60,6 +67,9 @@ const FLAGS = {
   budget: { type: 'string' },
   'budget-epochs': { type: 'string' },
   'count-repeats': { type: 'boolean' },
+  objectives: { type: 'string' },
+  budgets: { type: 'string' },
+  'latency-device': { type: 'string' },
   json: { type: 'boolean' },
   plot: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -166,6 +176,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     }
   }
   const json = Boolean(values.json);
+  if (values.objectives !== undefined) return paretoBench(values, benchmarks, strategies, seeds, strategyOptions, json);
+  if (values.budgets !== undefined || values['latency-device'] !== undefined) throw new UsageError('--budgets and --latency-device go with --objectives');
   if (values.plot !== undefined && !/\.(svg|png)$/i.test(values.plot)) {
     throw new UsageError(`Expected a file name ending in .svg or .png for --plot but received ${JSON.stringify(values.plot)}`);
   }
@@ -210,6 +222,61 @@ export async function benchCommand(argv: string[]): Promise<number> {
     }
   } finally {
     process.removeListener('SIGINT', onSigint);
+    bar.done();
+  }
+  return 0;
+}
+
+/** `nasx bench --objectives`: hypervolume of each strategy's front at budgets, against random search. */
+async function paretoBench(
+  values: FlagValues<typeof FLAGS>,
+  benchmarks: string[],
+  strategies: string[],
+  seeds: number,
+  strategyOptions: Record<string, Record<string, unknown>> | undefined,
+  json: boolean,
+): Promise<number> {
+  if (values.table !== undefined || values.schedulers !== undefined || values['budget-epochs'] !== undefined || values.plot !== undefined) {
+    throw new UsageError('--objectives goes with NB201 --benchmark tables, without --table, --schedulers, --budget-epochs or --plot');
+  }
+  let objectives: Objective[];
+  try {
+    objectives = parseObjectives(values.objectives!, '--objectives');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const budgets = (values.budgets ?? '25,50,100,150').split(',').map((b) => intFlag('budgets', b.trim(), 1, 1_000_000)!);
+  const device = choiceFlag('latency-device', values['latency-device'] ?? '1080ti_1', NB201_LATENCY_DEVICES);
+  const all = strategies.includes('random') ? strategies : ['random', ...strategies];
+  const bar = new ProgressBar();
+  try {
+    for (const name of benchmarks) {
+      const evaluator = (await getTabularBenchmark(name, { latencyDevice: device as (typeof NB201_LATENCY_DEVICES)[number] })) as TabularEvaluator<unknown>;
+      const result = await runParetoBenchmark({
+        evaluator,
+        space: createNb201Space() as SearchSpace<unknown>,
+        objectives,
+        strategies: all,
+        seeds,
+        budgets,
+        ...(strategyOptions ? { strategyOptions } : {}),
+        onProgress: (e) => {
+          if (!json && bar.interactive) bar.update({ fraction: (all.indexOf(e.strategy) * seeds + e.seed + 1) / (all.length * seeds), text: `${name}: ${e.strategy}, seed ${e.seed + 1}/${seeds}` });
+        },
+      });
+      bar.done();
+      if (json) {
+        process.stdout.write(`${JSON.stringify({ ...result, benchmark: name, latencyDevice: device })}\n`);
+        continue;
+      }
+      const last = String(result.budgets[result.budgets.length - 1]);
+      const rows = result.results.map((r) => [r.strategy, ...result.budgets.map((b) => (100 * r.meanAt[String(b)]!).toFixed(2)), r.vsRandom[last] ? formatPaired({ mean: 100 * r.vsRandom[last]!.mean, low: 100 * r.vsRandom[last]!.low, high: 100 * r.vsRandom[last]!.high }, 2) : '']);
+      process.stdout.write(
+        `${name}: ${objectives.map((o) => `${o.name} ${o.direction}`).join(', ')}${objectives.some((o) => canonicalMetric(o.name) === 'latencyMs') ? ` (latency on ${device})` : ''}, ${seeds} seeds; ` +
+          `hypervolume of each run's front as % of the whole table's\n${table(['strategy', ...result.budgets.map((b) => `@${b}`), `- random @${last} (95%)`], rows)}\n\n`,
+      );
+    }
+  } finally {
     bar.done();
   }
   return 0;

@@ -76,3 +76,21 @@ test('nasx search --objectives accuracy,params prints and returns the Pareto fro
   t.true(out.pareto.some((p) => p.trial === out.chosen));
   for (const p of out.pareto) for (const q of out.pareto) t.false(q.objectives.accuracy > p.objectives.accuracy && q.objectives.params < p.objectives.params);
 });
+
+test('nasx bench --objectives reports each strategy\'s hypervolume at budgets with paired differences against random', (t) => {
+  const nasx = (...args: string[]) => spawnSync(process.execPath, [path.join(packageRoot(), 'bin', 'nasx.js'), 'bench', ...args], { encoding: 'utf8' });
+  const r = nasx('--objectives', 'accuracy:max,latency:min', '--strategies', 'evolution', '--seeds', '3', '--budgets', '20,40', '--json');
+  t.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { benchmark: string; latencyDevice: string; budgets: number[]; results: { strategy: string; meanAt: Record<string, number>; vsRandom: Record<string, { mean: number } | null> }[] };
+  t.like(out, { benchmark: 'nb201/cifar10', latencyDevice: '1080ti_1', budgets: [20, 40] });
+  t.deepEqual(out.results.map((x) => x.strategy), ['random', 'evolution'], 'random is added as the baseline');
+  for (const x of out.results) {
+    t.true(x.meanAt['20']! > 0 && x.meanAt['20']! <= x.meanAt['40']! && x.meanAt['40']! <= 1, 'a front only grows, within the table\'s');
+  }
+  t.is(out.results[0]!.vsRandom['40'], null);
+  t.is(typeof out.results[1]!.vsRandom['40']!.mean, 'number');
+  const bad = nasx('--objectives', 'accuracy:max,latency:min', '--schedulers', 'sh');
+  t.is(bad.status, 2);
+  t.regex(bad.stderr, /--objectives goes with NB201 --benchmark tables/);
+  t.regex(nasx('--budgets', '10').stderr, /--budgets and --latency-device go with --objectives/);
+});
