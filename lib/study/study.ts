@@ -1002,8 +1002,8 @@ export class Study<A> extends EventEmitter {
       }
       await storage.transaction(name, async (tx) => {
         const c = await tx.counts();
-        // A worker that stops early leaves the study running for the others.
-        if (this.state !== 'done' || c.pending + c.running === 0) await tx.setStatus(this.state);
+        // A worker that stops while others still run trials leaves the study running for them.
+        if (this.state !== 'done' || exclusive || c.running === 0) await tx.setStatus(this.state);
       });
     } catch (err) {
       await storage.transaction(name, (tx) => tx.setStatus('failed')).catch(() => undefined);

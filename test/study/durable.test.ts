@@ -182,3 +182,16 @@ test('Study.load continues a stored study with the settings it was created with'
   t.deepEqual(summary.trials.map((tr) => tr.hash), plain.trials.map((tr) => tr.hash));
   await t.throwsAsync(Study.load(storage, 'missing', { space, evaluator: toyEvaluator(target) }), { code: 'ERR_NASX_STORAGE', message: /There is no study named "missing"/ });
 });
+
+test('a stored study stopped by its time budget is marked done, its unfinished trial left to run on resume', async (t) => {
+  const dir = scratch(t);
+  const db = path.join(dir, 'nasx.db');
+  const r = spawnSync(process.execPath, [bin, 'search', '--study', 't', '--storage', db, '--time', '1.5', '--budget', '100000', '--epochs', '3', '--parallel', '2'], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const storage = await SqliteStorage.open(db);
+  t.teardown(() => void storage.close());
+  t.is((await storage.getStudy('t'))!.status, 'done');
+  const rows = await storage.trials('t');
+  t.true(rows.every((x) => x.state !== 'running'));
+  t.true(rows.filter((x) => x.state === 'complete').length > 0);
+});
