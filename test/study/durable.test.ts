@@ -66,7 +66,7 @@ test('a resumed study may raise its budget; other settings must match the stored
 });
 
 const bin = path.join(packageRoot(), 'bin', 'nasx.js');
-const searchArgs = (db: string, budget: number) => ['search', '--study', 'k', '--storage', db, '--budget', String(budget), '--parallel', '2', '--epochs', '3', '--seed', '1'];
+const searchArgs = (db: string, budget: number, epochs = 3) => ['search', '--study', 'k', '--storage', db, '--budget', String(budget), '--parallel', '2', '--epochs', String(epochs), '--seed', '1'];
 
 test('nasx search --study killed with SIGKILL at random points, then resumed: exactly the budget, earlier trials unchanged, no duplicates, a sound file', async (t) => {
   const dir = scratch(t);
@@ -77,7 +77,8 @@ test('nasx search --study killed with SIGKILL at random points, then resumed: ex
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   let kills = 0;
   for (let kill = 0; kill < 4 && kept.size < budget - 6; kill++) {
-    const run = startNasx(...searchArgs(db, budget));
+    // Ten epochs a trial: long enough that the kill lands within a few trials of the line it waits for.
+    const run = startNasx(...searchArgs(db, budget, 10));
     // Kill after a random number of further trials (each line "#n ok …" is printed once the trial is stored).
     const target = Math.min(budget - 3, kept.size + 1 + Math.floor(random() * 5));
     kills++;
@@ -97,7 +98,7 @@ test('nasx search --study killed with SIGKILL at random points, then resumed: ex
     t.true(kept.size >= target, `after kill ${kill + 1}: ${kept.size} trials stored, at least ${target} expected`);
   }
   t.true(kills >= 2, `${kills} kills`);
-  const last = spawnSync(process.execPath, [bin, ...searchArgs(db, budget), '--json'], { encoding: 'utf8' });
+  const last = spawnSync(process.execPath, [bin, ...searchArgs(db, budget, 10), '--json'], { encoding: 'utf8' });
   t.is(last.status, 0, last.stderr);
   const result = JSON.parse(last.stdout) as { history: { hash: string }[]; status: string };
   t.is(result.status, 'done');
