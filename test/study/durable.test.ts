@@ -68,7 +68,8 @@ test('a resumed study may raise its budget; other settings must match the stored
 const bin = path.join(packageRoot(), 'bin', 'nasx.js');
 const searchArgs = (db: string, budget: number, epochs = 3) => ['search', '--study', 'k', '--storage', db, '--budget', String(budget), '--parallel', '2', '--epochs', String(epochs), '--seed', '1'];
 
-test('nasx search --study killed with SIGKILL at random points, then resumed: exactly the budget, earlier trials unchanged, no duplicates, a sound file', async (t) => {
+// Serial: the in-process studies of this file would otherwise hold the event loop between a line and its kill.
+test.serial('nasx search --study killed with SIGKILL at random points, then resumed: exactly the budget, earlier trials unchanged, no duplicates, a sound file', async (t) => {
   const dir = scratch(t);
   const db = path.join(dir, 'nasx.db');
   const budget = 40;
@@ -113,7 +114,7 @@ test('nasx search --study killed with SIGKILL at random points, then resumed: ex
   for (const [id, json] of kept) t.is(JSON.stringify(rows[id]!.result), json, `trial ${id} changed`);
 });
 
-test('nasx search --study: a second process on a running SQLite study is refused; Ctrl-C marks it interrupted', async (t) => {
+test.serial('nasx search --study: a second process on a running SQLite study is refused; Ctrl-C marks it interrupted', async (t) => {
   const dir = scratch(t);
   const db = path.join(dir, 'nasx.db');
   const run = startNasx(...searchArgs(db, 200));
