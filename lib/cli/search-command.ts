@@ -21,6 +21,7 @@ import { SCHEDULER_NAMES } from '../estimation/registry.js';
 import { stopOnSignals } from './stop-on-signals.js';
 import { canonicalMetric, parseObjectives, type Objective } from '../report/pareto.js';
 import { DEFAULT_STORAGE, isPostgresUrl, openStorage } from '../study/storage/open.js';
+import { STUDY_NAME_RULE, isStudyName } from '../study/storage/storage.js';
 
 export const SEARCH_DEFAULTS = { space: 'mlp', strategy: 'evolution', budget: 40, parallel: 4, epochs: 20, batchSize: 32, lr: 3e-3 } as const;
 
@@ -220,9 +221,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
   }
   const wantsLatency = objectives?.some((o) => canonicalMetric(o.name) === 'latencyMs') ?? false;
   const studyName = values.study;
-  if (studyName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(studyName)) {
-    throw new UsageError(`Expected --study to be a name of letters, digits, ".", "_" and "-" (at most 128, starting with a letter or digit) but received ${JSON.stringify(studyName)}`);
-  }
+  if (studyName !== undefined && !isStudyName(studyName)) throw new UsageError(`Expected --study to be a name of ${STUDY_NAME_RULE} but received ${JSON.stringify(studyName)}`);
   if (studyName === undefined && (values.storage !== undefined || values.worker || values.lease !== undefined)) {
     throw new UsageError('--storage, --worker and --lease need --study NAME');
   }

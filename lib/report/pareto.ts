@@ -155,3 +155,21 @@ export function normaliseGains(points: readonly (readonly number[])[]): number[]
   const hi = Array.from({ length: m }, (_, k) => Math.max(...points.map((p) => p[k]!)));
   return points.map((p) => p.map((v, k) => (hi[k]! > lo[k]! ? (v - lo[k]!) / (hi[k]! - lo[k]!) : 1)));
 }
+
+/**
+ * The Pareto front of `points` (gains), best first by the first objective (ties: earlier first), and
+ * its knee: the front's point that maximises the equal-weight Chebyshev scalarisation of the gains
+ * min-max normalised over the front (undefined for no points).
+ */
+export function paretoKnee(points: readonly (readonly number[])[]): { front: number[]; knee: number | undefined } {
+  const front = (nonDominatedSort(points)[0] ?? []).sort((a, b) => points[b]![0]! - points[a]![0]! || a - b);
+  const normalised = normaliseGains(front.map((i) => points[i]!));
+  const w = points[0] ? points[0].map(() => 1 / points[0]!.length) : [];
+  let knee: number | undefined;
+  let best = -Infinity;
+  front.forEach((i, k) => {
+    const v = chebyshev(normalised[k]!, w);
+    if (v > best) [best, knee] = [v, i];
+  });
+  return { front, knee };
+}

@@ -15,7 +15,7 @@ import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import type { StudyRecord, TrialRow } from '../study/storage/storage.js';
 import { nasxVersion } from '../util/version.js';
-import { canonicalMetric, chebyshev, nonDominatedSort, normaliseGains, type Objective } from './pareto.js';
+import { canonicalMetric, paretoKnee, type Objective } from './pareto.js';
 
 const require = createRequire(import.meta.url);
 
@@ -144,14 +144,8 @@ function pareto(trials: Finished[], objectives: Objective[] | undefined): { spec
   };
   const ok = trials.filter((t) => t.score !== null && value(t, axes[0]) !== null && value(t, axes[1]) !== null);
   const gains = ok.map((t) => axes.map((o) => (o.direction === 'max' ? value(t, o)! : -value(t, o)!)));
-  const frontIdx = nonDominatedSort(gains)[0] ?? [];
-  const normalised = normaliseGains(frontIdx.map((i) => gains[i]!));
-  let chosen: Finished | undefined;
-  let bestValue = -Infinity;
-  frontIdx.forEach((i, k) => {
-    const v = chebyshev(normalised[k]!, [0.5, 0.5]);
-    if (v > bestValue) [bestValue, chosen] = [v, ok[i]!];
-  });
+  const { front: frontIdx, knee } = paretoKnee(gains);
+  const chosen = knee === undefined ? undefined : ok[knee];
   const front = new Set(frontIdx.map((i) => ok[i]!));
   const values = ok.map((t) => ({ trial: t.index + 1, x: value(t, axes[0]), y: value(t, axes[1]), kind: t === chosen ? 'chosen (knee)' : front.has(t) ? 'Pareto front' : 'dominated' }));
   const frontLine = [...front].map((t) => ({ x: value(t, axes[0]), y: value(t, axes[1]) })).sort((a, b) => a.x! - b.x!);

@@ -27,8 +27,8 @@ import {
   correlation,
   expectedImprovement,
   fitGp,
-  normalQuantile,
   predict,
+  rankTargets,
   type GpPosterior,
   type KernelName,
 } from './gp.js';
@@ -163,21 +163,6 @@ function standardTargets(raw: readonly number[]): Float64Array {
   for (const v of raw) sd += (v - mean) ** 2;
   sd = Math.sqrt(sd / n) || 1;
   return Float64Array.from(raw, (v) => (v - mean) / sd);
-}
-
-/** Normal scores of the ranks (a Gaussian copula): Φ⁻¹((rank + ½)/n), ties sharing their mean rank. */
-function rankTargets(raw: readonly number[]): Float64Array {
-  const n = raw.length;
-  const order = raw.map((_, i) => i).sort((a, b) => raw[a]! - raw[b]! || a - b);
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && raw[order[j + 1]!] === raw[order[i]!]) j++;
-    const z = normalQuantile(((i + j) / 2 + 0.5) / n);
-    for (let k = i; k <= j; k++) y[order[k]!] = z;
-    i = j + 1;
-  }
-  return y;
 }
 
 /** A fitted surrogate over the successful (and imputed failed) observations. */

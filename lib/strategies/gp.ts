@@ -215,3 +215,17 @@ export function predict(
   return { mean, variance: gp.signalVariance * Math.max(0, 1 - vv) };
 }
 
+/** Normal scores of the ranks (a Gaussian copula): Φ⁻¹((rank + ½)/n), ties sharing their mean rank. */
+export function rankTargets(raw: readonly number[]): Float64Array {
+  const n = raw.length;
+  const order = raw.map((_, i) => i).sort((a, b) => raw[a]! - raw[b]! || a - b);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && raw[order[j + 1]!] === raw[order[i]!]) j++;
+    const z = normalQuantile(((i + j) / 2 + 0.5) / n);
+    for (let k = i; k <= j; k++) y[order[k]!] = z;
+    i = j + 1;
+  }
+  return y;
+}

@@ -37,7 +37,7 @@
 import { NasxError, rangeError } from '../errors.js';
 import type { SearchSpace } from '../space/space.js';
 import { createRng, type Rng } from '../util/rng.js';
-import { normalQuantile } from './gp.js';
+import { normalQuantile, rankTargets } from './gp.js';
 import {
   SpaceProbe,
   StructureWalker,
@@ -389,14 +389,7 @@ export class MonteCarloTreeSearch<A> implements Strategy<A> {
       seen.add(o.hash);
       kept.push({ decisions: this.context.space.decisions(o.arch), score: o.score });
     }
-    const order = kept.map((_, i) => i).sort((a, b) => kept[a]!.score - kept[b]!.score || a - b);
-    const z = new Array<number>(kept.length);
-    for (let i = 0; i < order.length; ) {
-      let j = i;
-      while (j + 1 < order.length && kept[order[j + 1]!]!.score === kept[order[i]!]!.score) j++;
-      for (let k = i; k <= j; k++) z[order[k]!] = normalQuantile(((i + j) / 2 + 0.5) / order.length);
-      i = j + 1;
-    }
+    const z = rankTargets(kept.map((p) => p.score));
     this.priors = kept.map((p, i) => ({ decisions: p.decisions, z: z[i]! }));
     this.modelPriors = -1;
   }

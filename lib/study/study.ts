@@ -16,9 +16,9 @@ import { checkSearchSpace, type SearchSpace } from '../space/space.js';
 import { createStrategy } from '../strategies/registry.js';
 import { MAX_ASK, type Strategy } from '../strategies/strategy.js';
 import { createRng } from '../util/rng.js';
-import { canonicalMetric, chebyshev, nonDominatedSort, normaliseGains, parseObjectives, type Objective } from '../report/pareto.js';
+import { canonicalMetric, chebyshev, normaliseGains, paretoKnee, parseObjectives, type Objective } from '../report/pareto.js';
 import { hostname } from 'node:os';
-import { FINISHED_STATES, workerId, type Storage, type StorageTx, type TrialRow } from './storage/storage.js';
+import { FINISHED_STATES, STUDY_NAME_RULE, isStudyName, workerId, type Storage, type StorageTx, type TrialRow } from './storage/storage.js';
 
 export interface Budget {
   /** Evaluations (duplicates skipped by dedupe do not count; each promotion counts). */
@@ -300,9 +300,7 @@ export class Study<A> extends EventEmitter {
     if (options.storage !== undefined) {
       const st = options.storage as unknown as Record<string, unknown> | null;
       if (typeof st !== 'object' || st === null || typeof st.transaction !== 'function') throw typeError('options.storage', 'a Storage (see lib/study/storage)', st);
-      if (typeof options.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(options.name)) {
-        throw typeError('options.name', 'a study name of letters, digits, ".", "_" and "-" (at most 128, starting with a letter or digit)', options.name);
-      }
+      if (!isStudyName(options.name)) throw typeError('options.name', `a study name of ${STUDY_NAME_RULE}`, options.name);
       if (this.scheduler) throw new RangeError(`Expected options.scheduler to be omitted with options.storage (stored studies run without a scheduler) but received ${JSON.stringify(this.scheduler.name)}`);
       if (options.leaseSeconds !== undefined) checkNumber('options.leaseSeconds', options.leaseSeconds, 1, 86400);
     }
@@ -533,17 +531,8 @@ export class Study<A> extends EventEmitter {
   /** Under several objectives: the non-dominated trials and the front's knee. */
   private paretoFront(): { pareto: Trial<A>[]; chosen: Trial<A> | undefined } {
     const latest = this.results.filter((t) => this.gainsOf(t) !== null);
-    const points = latest.map((t) => this.gainsOf(t)!);
-    const front = (nonDominatedSort(points)[0] ?? []).sort((a, b) => points[b]![0]! - points[a]![0]! || a - b);
-    const normalised = normaliseGains(front.map((i) => points[i]!));
-    const w = this.objectives!.map(() => 1 / this.objectives!.length);
-    let chosen: Trial<A> | undefined;
-    let best = -Infinity;
-    front.forEach((i, k) => {
-      const v = chebyshev(normalised[k]!, w);
-      if (v > best) [best, chosen] = [v, latest[i]!];
-    });
-    return { pareto: front.map((i) => latest[i]!), chosen };
+    const { front, knee } = paretoKnee(latest.map((t) => this.gainsOf(t)!));
+    return { pareto: front.map((i) => latest[i]!), chosen: knee === undefined ? undefined : latest[knee] };
   }
 
   /** Records a built trial: it joins the results and is announced. */
@@ -649,22 +638,26 @@ export class Study<A> extends EventEmitter {
 
   private tellStrategy(trials: readonly Trial<A>[]): void {
     if (trials.length === 0) return;
-    // Under several objectives, normalised over every trial so far and these (once each).
-    const all = this.objectives ? [...new Set([...this.results, ...trials])].map((r) => this.gainsOf(r)).filter((g): g is number[] => g !== null) : [];
-    this.strategy.tell(trials.map((t) => ({ ...(this.scheduler ? { arch: t.arch, hash: t.hash, score: t.score, epochs: t.fidelity.epochs } : { arch: t.arch, hash: t.hash, score: t.score }), ...this.objectivesFor(t, all) })));
+    const scalarised = this.scalarise(trials);
+    this.strategy.tell(trials.map((t, i) => ({ ...(this.scheduler ? { arch: t.arch, hash: t.hash, score: t.score, epochs: t.fidelity.epochs } : { arch: t.arch, hash: t.hash, score: t.score }), ...scalarised[i] })));
     if (this.scheduler instanceof Bohb) for (const t of trials) this.scheduler.observe(t.fidelity.epochs ?? 0, t.arch, t.hash, t.score);
   }
 
   /**
-   * Under several objectives, what the strategy is told of a trial: its gains, and as its score the
-   * equal-weight Chebyshev scalarisation of the gains normalised over every trial so far.
+   * Under several objectives, what the strategy is told of each trial: its gains, and as its score
+   * the equal-weight Chebyshev scalarisation of the gains min-max normalised over every trial so far
+   * and these (each once). Nothing to add under one objective.
    */
-  private objectivesFor(t: Trial<A>, all: number[][]): { objectives?: number[] | null; score?: number | null } {
-    if (!this.objectives) return {};
-    const gains = this.gainsOf(t);
-    if (!gains) return { objectives: null, score: null };
-    const normalised = normaliseGains([...all, gains]);
-    return { objectives: gains, score: chebyshev(normalised[normalised.length - 1]!, this.objectives.map(() => 1 / this.objectives!.length)) };
+  private scalarise(trials: readonly Trial<A>[]): { objectives?: number[] | null; score?: number | null }[] {
+    if (!this.objectives) return trials.map(() => ({}));
+    const all = [...new Set([...this.results, ...trials])].filter((r) => this.gainsOf(r) !== null);
+    const normalised = normaliseGains(all.map((r) => this.gainsOf(r)!));
+    const row = new Map(all.map((r, i) => [r, normalised[i]!]));
+    const w = this.objectives.map(() => 1 / this.objectives!.length);
+    return trials.map((t) => {
+      const gains = this.gainsOf(t);
+      return gains ? { objectives: gains, score: chebyshev(row.get(t)!, w) } : { objectives: null, score: null };
+    });
   }
 
   private async plainLoop({ signal, timeUp }: StopSignal): Promise<void> {
@@ -782,7 +775,8 @@ export class Study<A> extends EventEmitter {
   private stateVersion = -1;
   /** Trials with an id below this were finished when last read from the storage. */
   private syncedBelow = 0;
-  private readonly storedIds = new Map<number, Trial<A>>();
+  /** Ids of the stored trials this process holds in `results`. */
+  private readonly storedIds = new Set<number>();
 
   /** Brings this process up to date with the storage: the serial state and finished trials of other processes. */
   private async sync(tx: StorageTx): Promise<void> {
@@ -810,7 +804,7 @@ export class Study<A> extends EventEmitter {
   private adopt(row: TrialRow): void {
     const trial = row.result as unknown as Trial<A>;
     trial.arch = row.arch as A;
-    this.storedIds.set(row.id, trial);
+    this.storedIds.add(row.id);
     let i = this.results.length;
     while (i > 0 && this.results[i - 1]!.index > trial.index) i--;
     this.results.splice(i, 0, trial);
@@ -867,7 +861,7 @@ export class Study<A> extends EventEmitter {
     differ('the space', record.space, space.name);
     differ('the strategy', record.strategy, this.strategy.name);
     differ('the seed', record.seed, seed ?? 0);
-    for (const [k, v] of Object.entries(settings)) differ(`options.${k === 'strategyOptions' ? k : k}`, record.options[k], v);
+    for (const [k, v] of Object.entries(settings)) differ(`options.${k}`, record.options[k], v);
     for (const k of Object.keys(record.options)) if (!(k in settings)) differ(`options.${k}`, record.options[k], undefined);
     this.worker = workerId(hostname(), process.pid);
     const lease = (this.options.leaseSeconds ?? 60) * 1000;
@@ -989,7 +983,7 @@ export class Study<A> extends EventEmitter {
         });
         // Announced once they are stored.
         for (const { id, trial, result } of finished) {
-          this.storedIds.set(id, trial);
+          this.storedIds.add(id);
           this.commitTrial(trial);
           if (this.inherit && result.weights !== undefined && trial.score !== null) this.inherit.store.put(trial.hash, result.weights, trial.score);
         }

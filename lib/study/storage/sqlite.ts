@@ -69,6 +69,8 @@ export class SqliteStorage implements Storage {
   private constructor(
     readonly location: string,
     private readonly db: BetterSqlite3.Database,
+    /** The write-lock wait the connection was opened with (ms), named in errors. */
+    private readonly busy: number,
   ) {}
 
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
@@ -101,9 +103,9 @@ export class SqliteStorage implements Storage {
     } catch (err) {
       throw sqliteError(file, err, busy);
     }
-    const storage = new SqliteStorage(file, db);
+    const storage = new SqliteStorage(file, db, busy);
     try {
-      storage.migrate(busy);
+      storage.migrate();
     } catch (err) {
       db.close();
       throw err;
@@ -111,8 +113,8 @@ export class SqliteStorage implements Storage {
     return storage;
   }
 
-  private migrate(busy: number): void {
-    this.write(busy, () => {
+  private migrate(): void {
+    this.write(() => {
       this.db.exec(migrationStatements(1, 'sqlite')[0]!);
       const row = this.stmt(SQL.schemaVersion).get() as Row | undefined;
       const at = row ? Number(row.value) : 0;
@@ -126,11 +128,11 @@ export class SqliteStorage implements Storage {
   }
 
   /** Runs `body` in a BEGIN IMMEDIATE transaction (synchronously). */
-  private write<T>(busy: number, body: () => T): T {
+  private write<T>(body: () => T): T {
     try {
       this.db.exec('BEGIN IMMEDIATE');
     } catch (err) {
-      throw sqliteError(this.location, err, busy);
+      throw sqliteError(this.location, err, this.busy);
     }
     try {
       const out = body();
@@ -160,7 +162,7 @@ export class SqliteStorage implements Storage {
   createStudy(record: Omit<StudyRecord, 'createdAt' | 'updatedAt'>): Promise<StudyRecord> {
     return this.serial.run(async () => {
       this.check();
-      return this.write(5000, () => {
+      return this.write(() => {
         if (this.studyId(record.name)) throw storageError(`A study named ${JSON.stringify(record.name)} already exists in ${this.location}`);
         const now = Date.now();
         this.stmt(SQL.insertStudy).run(...studyParams(record, now));
@@ -199,7 +201,7 @@ export class SqliteStorage implements Storage {
       try {
         this.db.exec('BEGIN IMMEDIATE');
       } catch (err) {
-        throw sqliteError(this.location, err, 5000);
+        throw sqliteError(this.location, err, this.busy);
       }
       try {
         const { id, record } = this.need(name);
@@ -269,7 +271,7 @@ export class SqliteStorage implements Storage {
     return this.serial.run(async () => {
       this.check();
       const { id: studyId } = this.need(name);
-      this.write(5000, () => {
+      this.write(() => {
         const now = Date.now();
         const update = this.stmt(SQL.heartbeat);
         for (const id of ids) update.run(now, studyId, id, worker);
@@ -282,14 +284,14 @@ export class SqliteStorage implements Storage {
     return this.serial.run(async () => {
       this.check();
       const { id: studyId } = this.need(name);
-      this.write(5000, () => this.stmt(SQL.intermediate).run(toJson(values), studyId, id));
+      this.write(() => this.stmt(SQL.intermediate).run(toJson(values), studyId, id));
     });
   }
 
   acquireStudy(name: string, worker: string, staleBefore: number): Promise<void> {
     return this.serial.run(async () => {
       this.check();
-      this.write(5000, () => {
+      this.write(() => {
         const { id } = this.need(name);
         const row = this.stmt(SQL.owner).get(id) as Row;
         const owner = row.owner === null ? null : String(row.owner);
@@ -309,7 +311,7 @@ export class SqliteStorage implements Storage {
     return this.serial.run(async () => {
       if (this.closed) return;
       const s = this.studyId(name);
-      if (s) this.write(5000, () => this.stmt(SQL.release).run(s.id, worker));
+      if (s) this.write(() => this.stmt(SQL.release).run(s.id, worker));
     });
   }
 
@@ -317,7 +319,7 @@ export class SqliteStorage implements Storage {
     return this.serial.run(async () => {
       this.check();
       const { id } = this.need(name);
-      this.write(5000, () => this.stmt(SQL.putBlob).run(id, key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+      this.write(() => this.stmt(SQL.putBlob).run(id, key, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
     });
   }
 
@@ -332,14 +334,14 @@ export class SqliteStorage implements Storage {
     return this.serial.run(async () => {
       this.check();
       const { id } = this.need(name);
-      this.write(5000, () => this.stmt(SQL.deleteBlob).run(id, key));
+      this.write(() => this.stmt(SQL.deleteBlob).run(id, key));
     });
   }
 
   deleteStudy(name: string): Promise<boolean> {
     return this.serial.run(async () => {
       this.check();
-      return this.write(5000, () => {
+      return this.write(() => {
         const s = this.studyId(name);
         if (!s) return false;
         this.stmt(SQL.deleteStudyBlobs).run(s.id);

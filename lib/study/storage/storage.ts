@@ -157,6 +157,12 @@ export interface Storage {
   close(): Promise<void>;
 }
 
+/** What a study's name may be (it names the study on the command line and in the database). */
+export const STUDY_NAME_RULE = 'letters, digits, ".", "_" and "-" (at most 128, starting with a letter or digit)';
+export function isStudyName(name: unknown): name is string {
+  return typeof name === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name);
+}
+
 export function storageError(message: string, cause?: unknown): NasxError {
   return new NasxError('ERR_NASX_STORAGE', message, cause === undefined ? undefined : { cause });
 }
