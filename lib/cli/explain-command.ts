@@ -37,6 +37,9 @@ averaged over the rest of the space). Failed trials are left out; at least 10 ar
                           (default: the study's objectives, or score)
   --trees N               trees of the forest (default ${EXPLAIN_DEFAULTS.trees})
   --seed N                seeds the forest and the --bench study (default 0)
+  --equivalents N         samples of the space drawn per trial to find cells that hash like a measured
+                          one (NB201: every cell cut off from its input is one architecture); each joins
+                          the forest's data with that trial's values (default 10; 0: none)
   --top K                 interaction pairs shown (default ${EXPLAIN_DEFAULTS.top})
   --json                  the explanation as JSON
 `;
@@ -51,6 +54,7 @@ const FLAGS = {
   objectives: { type: 'string' },
   trees: { type: 'string' },
   seed: { type: 'string' },
+  equivalents: { type: 'string' },
   top: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -134,7 +138,8 @@ export function formatExplanation(e: Explanation, source: string, top: number): 
   const excluded = [e.excluded.failed > 0 ? `${e.excluded.failed} failed` : '', e.excluded.repeated > 0 ? `${e.excluded.repeated} repeats` : ''].filter(Boolean);
   out.push(
     `Decision importance for ${source}: ${e.trials} trials${excluded.length ? ` (left out: ${excluded.join(', ')})` : ''}, space ${e.space}, ` +
-      `fANOVA of a ${e.forest.trees}-tree random forest (seed ${e.forest.seed})`,
+      `fANOVA of a ${e.forest.trees}-tree random forest (seed ${e.forest.seed})` +
+      (e.equivalents.cells > 0 ? `, fitted with ${e.equivalents.cells} equivalent cells found in ${e.equivalents.draws} samples of the space` : ''),
   );
   for (const o of e.objectives) {
     const digits = Math.abs(o.mean) >= 100 ? 1 : Math.abs(o.mean) >= 1 ? 2 : 4;
@@ -177,10 +182,11 @@ export async function explainCommand(argv: string[]): Promise<number> {
   }
   const trees = intFlag('trees', values.trees, 1, 10000) ?? EXPLAIN_DEFAULTS.trees;
   const seed = intFlag('seed', values.seed, 0) ?? 0;
+  const equivalents = intFlag('equivalents', values.equivalents, 0, 200_000);
   const top = intFlag('top', values.top, 0, 1000) ?? EXPLAIN_DEFAULTS.top;
   const objectives = values.objectives?.split(',').map((s) => s.trim()).filter(Boolean);
   if (objectives && objectives.length === 0) throw new UsageError('Flag --objectives needs at least one name');
-  const options = { trees, seed, pairs: top, ...(objectives ? { objectives } : {}) };
+  const options = { trees, seed, pairs: top, ...(objectives ? { objectives } : {}), ...(equivalents !== undefined ? { equivalents } : {}) };
 
   let explanation: Explanation;
   let source: string;

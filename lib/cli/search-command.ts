@@ -64,6 +64,7 @@ With no options: the mlp space on the embedded digits data, regularized evolutio
   --objectives L          several objectives, e.g. accuracy:max,latency:min (accuracy, params, flops,
                           latency = ONNX Runtime batch-1 ms, or a metric): the result holds the Pareto front
   --max-latency-ms X      candidates whose ONNX Runtime latency (batch 1, median) is over X ms are invalid
+  --max-params N          candidates with more than N parameters are invalid, without being trained
   --export FILE.onnx      retrain the best architecture at the same settings, export it to ONNX and validate it
   --study NAME            keep the study in --storage as it runs; the same command again resumes it
                           (finished trials kept, the strategy continued; --budget may be raised)
@@ -104,6 +105,7 @@ const FLAGS = {
   out: { type: 'string' },
   export: { type: 'string' },
   'max-latency-ms': { type: 'string' },
+  'max-params': { type: 'string' },
   objectives: { type: 'string' },
   study: { type: 'string' },
   storage: { type: 'string' },
@@ -213,6 +215,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
   const maxMemory = bytesFlag('max-memory', values['max-memory'], 2 ** 20);
   const top = intFlag('top', values.top, 1, 1000) ?? 5;
   const maxLatencyMs = numberFlag('max-latency-ms', values['max-latency-ms'], 0, 1e6, true);
+  const maxParams = intFlag('max-params', values['max-params'], 1, Number.MAX_SAFE_INTEGER);
   let objectives: Objective[] | undefined;
   try {
     objectives = values.objectives === undefined ? undefined : parseObjectives(values.objectives, '--objectives');
@@ -246,6 +249,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     build: (a) => space.build(a, data),
     train: { epochs, batchSize, lr, seed, ...(threads ? { threads } : {}), ...(maxMemory ? { maxMemory } : {}) },
     ...(maxLatencyMs !== undefined ? { latency: { maxMs: maxLatencyMs } } : wantsLatency ? { latency: true } : {}),
+    ...(maxParams !== undefined ? { maxParams } : {}),
   });
   const storage = studyName === undefined ? undefined : await openStorage(storageLocation);
   const stop = stopOnSignals(() => bar.log('Interrupted: finishing the current step, then writing the results gathered so far...'));

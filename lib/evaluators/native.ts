@@ -6,7 +6,8 @@
 import type { Arch } from '../arch/arch.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadDataset, type DatasetSource } from '../data/load.js';
-import { AbortError, checkObject, checkOneOf, typeError } from '../errors.js';
+import { describeArch } from '../arch/describe.js';
+import { AbortError, checkInteger, checkObject, checkOneOf, typeError } from '../errors.js';
 import { addCandidateLatency, checkLatencyOptions, type CandidateLatencyOptions } from '../export/candidate-latency.js';
 import type { ParentModel } from '../estimation/inherit.js';
 import { PROXY_NAMES, proxyRanks, scoreProxies, type ProxyName } from '../estimation/proxies.js';
@@ -25,6 +26,11 @@ export interface NativeEvaluatorOptions<A> {
    * `metrics.latencyMs`; with `{ maxMs }`, slower candidates come back `invalid` (score null).
    */
   latency?: boolean | CandidateLatencyOptions;
+  /**
+   * The most parameters a candidate may have: one with more comes back `invalid` (score null, its
+   * parameter count in the error) without being trained.
+   */
+  maxParams?: number;
 }
 
 function isParentModel(w: unknown): w is ParentModel {
@@ -45,6 +51,7 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
     if (options.build !== undefined && typeof options.build !== 'function') throw typeError('options.build', 'a function', options.build);
     checkTrainOptions(options.train ?? {});
     checkLatencyOptions(options.latency);
+    if (options.maxParams !== undefined) checkInteger('options.maxParams', options.maxParams, 1);
   }
 
   /** The data set, loaded once. */
@@ -55,13 +62,19 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
   }
 
   /** The engine's form of each candidate; one that fails to build is an empty graph (invalid), its error kept. */
-  private build(candidates: readonly A[]): { archs: Arch[]; buildErrors: Map<number, string> } {
+  private build(candidates: readonly A[], data: Dataset): { archs: Arch[]; buildErrors: Map<number, string> } {
     const build = this.options.build ?? ((a: A) => a as unknown as Arch);
+    const { maxParams } = this.options;
     const archs: Arch[] = [];
     const buildErrors = new Map<number, string>();
     candidates.forEach((c, i) => {
       try {
-        archs.push(build(c));
+        const arch = build(c);
+        if (maxParams !== undefined) {
+          const params = describeArch(arch, data).params;
+          if (params > maxParams) throw new Error(`the architecture has ${params} parameters, over the limit of ${maxParams} (maxParams)`);
+        }
+        archs.push(arch);
       } catch (err) {
         buildErrors.set(i, (err as Error).message);
         archs.push({ type: 'graph', nodes: [] });
@@ -72,7 +85,7 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
 
   async evaluate(candidates: readonly A[], fidelity: Fidelity = {}, opts: EvaluateOptions = {}): Promise<EvalResult<A>[]> {
     const data = await this.dataset();
-    const { archs, buildErrors } = this.build(candidates);
+    const { archs, buildErrors } = this.build(candidates, data);
     const train: TrainOptions = { ...this.options.train };
     if (fidelity.epochs !== undefined) train.epochs = fidelity.epochs;
     if (fidelity.dataFraction !== undefined) train.dataFraction = fidelity.dataFraction;
@@ -114,7 +127,7 @@ export class NativeEvaluator<A = Arch> implements Evaluator<A> {
   async prescreen(candidates: readonly A[], proxies: readonly string[], options: { signal?: AbortSignal } = {}): Promise<number[]> {
     proxies.forEach((p, i) => checkOneOf(`proxies[${i}]`, p, [...PROXY_NAMES, 'params', 'flops'] as const));
     const data = await this.dataset();
-    const { archs } = this.build(candidates);
+    const { archs } = this.build(candidates, data);
     const t = this.options.train ?? {};
     const results = await scoreProxies(archs, data, {
       seed: t.seed ?? 0,

@@ -12,6 +12,15 @@
  * the space, observed or not, plus "absent" where some trial lacks the decision — so an importance
  * is a share of the variance of the forest's prediction over the whole space, not over the trials.
  *
+ * Equivalent cells. A space whose hash is canonical (NB-201's: cells that compute the same function
+ * hash alike) gives one trial for a whole class of decision vectors, and a study evaluates each class
+ * once, so its trials under-represent large classes (NB-201's thousands of cells whose output is cut
+ * off from the input are one trial) and the forest never sees most of the cells whose value the study
+ * knows. `equivalents` draws that many uniform samples of the space per trial; each drawn cell that
+ * hashes like a used trial, with decisions no row has yet, joins the forest's data with that trial's
+ * values — the value the study itself would report for it. Spaces whose hash tells every decision
+ * vector apart gain no rows. `counts` of trials per option count the trials only.
+ *
  * Per objective: each decision's share of the variance (mean over the trees, each fitted to its own
  * bootstrap sample, with the standard deviation and a percentile interval over them), the pairs of
  * decisions with the largest interactions (beyond both main effects), and each option's effect: the
@@ -20,7 +29,7 @@
  * @example
  * const summary = await new Study({ space, strategy: 'random', evaluator, budget: { evaluations: 200 } }).run();
  * const { objectives } = explain({ space, trials: summary.trials });
- * objectives[0].importances[0]; // { name: 'edge 1←0', mean: 0.123, std: 0.068, low: 0.014, high: 0.262 }
+ * objectives[0].importances[0]; // { name: 'edge 3←0', mean: 0.211, std: 0.025, low: 0.168, high: 0.263 }
  */
 import { NasxError, checkInteger, checkNumber, describeValue, isObject, typeError } from '../errors.js';
 import { getSpace, SPACE_NAMES } from '../space/index.js';
@@ -28,6 +37,7 @@ import type { SearchSpace } from '../space/space.js';
 import type { DecisionInfo } from '../space/dsl.js';
 import { fanovaOfForest, spread } from './fanova.js';
 import { RandomForest } from './forest.js';
+import { createRng } from '../util/rng.js';
 import { canonicalMetric } from './pareto.js';
 
 /** What `explain` reads of a trial (a `Trial` of a study summary has all of it). */
@@ -75,6 +85,11 @@ export interface ExplainOptions {
   level?: number;
   /** Fewest usable trials to explain. Default 10. */
   minTrials?: number;
+  /**
+   * Uniform samples of the space drawn per used trial to find cells equivalent to it (same hash,
+   * other decisions; see the file comment), at most 200,000 in all. Default 10; 0: none.
+   */
+  equivalents?: number;
 }
 
 /** One decision's share of the variance, over the trees: mean, standard deviation and interval. */
@@ -144,6 +159,8 @@ export interface Explanation {
   /** Trials used: finished with a score, the last of each architecture. */
   trials: number;
   excluded: { failed: number; repeated: number };
+  /** Samples of the space drawn, and the equivalent cells among them added to the forest's data. */
+  equivalents: { draws: number; cells: number };
   decisions: Decision[];
   forest: { trees: number; maxFeatures: number; minSamplesLeaf: number; maxDepth: number; seed: number };
   objectives: ObjectiveExplanation[];
@@ -152,7 +169,9 @@ export interface Explanation {
 /** The category of a decision that an architecture does not have. */
 export const ABSENT = 'absent';
 
-const OPTION_NAMES = ['space', 'objectives', 'trees', 'seed', 'maxFeatures', 'minSamplesLeaf', 'maxDepth', 'pairs', 'pairDecisions', 'level', 'minTrials'];
+const OPTION_NAMES = ['space', 'objectives', 'trees', 'seed', 'maxFeatures', 'minSamplesLeaf', 'maxDepth', 'pairs', 'pairDecisions', 'level', 'minTrials', 'equivalents'];
+/** The most samples of the space `equivalents` draws in all. */
+const MAX_EQUIVALENT_DRAWS = 200_000;
 
 interface Features {
   decisions: Decision[];
@@ -288,6 +307,7 @@ export function explain(input: ExplainInput, options: ExplainOptions = {}): Expl
   const pairDecisions = checkInteger('options.pairDecisions', options.pairDecisions ?? 12, 0, 1000);
   const level = checkNumber('options.level', options.level ?? 0.95, 0, 1, { exclusiveMin: true });
   const minTrials = checkInteger('options.minTrials', options.minTrials ?? 10, 2);
+  const equivalentsPerTrial = checkInteger('options.equivalents', options.equivalents ?? 10, 0, MAX_EQUIVALENT_DRAWS);
 
   // Usable trials: a score, the last of each architecture (a promotion supersedes what it continued).
   let failed = 0;
@@ -317,18 +337,23 @@ export function explain(input: ExplainInput, options: ExplainOptions = {}): Expl
     );
   if (used.length < minTrials) throw tooFew(used.length, 'finished trials with a score, one per architecture,');
   const usedTrials = used.map((i) => trials[i]!);
-  const features = decisionFeatures(space, usedTrials.map((t) => t.arch), used);
+  // Cells equivalent to a used trial (see the file comment): rows after the trials' own.
+  const equivalent = equivalentCells(space, last, usedTrials, equivalentsPerTrial * used.length, seed);
+  const rowTrials = [...usedTrials, ...equivalent.cells.map((c) => trials[c.trial]!)];
+  const features = decisionFeatures(space, [...usedTrials.map((t) => t.arch), ...equivalent.cells.map((c) => c.arch)], [...used, ...equivalent.cells.map((c) => c.trial)]);
   const cardinalities = features.decisions.map((d) => d.options.length);
   const maxFeatures = checkInteger('options.maxFeatures', options.maxFeatures ?? Math.max(1, cardinalities.length), 1, Math.max(1, cardinalities.length));
 
   const explained = objectives.map((objective): ObjectiveExplanation => {
     const x: number[][] = [];
     const y: number[] = [];
-    usedTrials.forEach((trial, r) => {
+    let measured = 0;
+    rowTrials.forEach((trial, r) => {
       const v = objectiveValue(trial, objective);
       if (v === null) return;
       x.push(features.rows[r]!);
       y.push(v);
+      if (r < usedTrials.length) measured++;
     });
     if (y.length === 0) {
       const names = new Set<string>(['score']);
@@ -338,9 +363,11 @@ export function explain(input: ExplainInput, options: ExplainOptions = {}): Expl
       }
       throw new RangeError(`Expected an objective the trials measure for options.objectives (${[...names].join(', ')}) but received ${describeValue(objective)}`);
     }
-    if (y.length < minTrials) throw tooFew(y.length, `trials with a value of ${objective}`);
+    if (measured < minTrials) throw tooFew(measured, `trials with a value of ${objective}`);
     const counts = features.decisions.map((d) => new Array<number>(d.options.length).fill(0));
-    for (const row of x) row.forEach((c, j) => counts[j]![c]!++);
+    usedTrials.forEach((trial, r) => {
+      if (objectiveValue(trial, objective) !== null) features.rows[r]!.forEach((c, j) => counts[j]![c]!++);
+    });
 
     const forest = RandomForest.fit(x, y, cardinalities, { trees, seed, maxFeatures, minSamplesLeaf, maxDepth });
     const fa = fanovaOfForest(forest, { pairFeatures: pairDecisions, level });
@@ -367,7 +394,7 @@ export function explain(input: ExplainInput, options: ExplainOptions = {}): Expl
     const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
     return {
       objective,
-      trials: y.length,
+      trials: measured,
       mean,
       trees: fa.trees,
       importances,
@@ -382,10 +409,46 @@ export function explain(input: ExplainInput, options: ExplainOptions = {}): Expl
     space: space.name,
     trials: used.length,
     excluded: { failed, repeated },
+    equivalents: { draws: equivalent.draws, cells: equivalent.cells.length },
     decisions: features.decisions,
     forest: { trees, maxFeatures, minSamplesLeaf, maxDepth, seed },
     objectives: explained,
   };
+}
+
+/**
+ * Up to `draws` uniform samples of the space; those that hash like a used trial (`byHash`: hash to
+ * trial index) and whose decisions no trial or earlier sample has, with the trial they stand for.
+ */
+function equivalentCells(
+  space: SearchSpace<unknown>,
+  byHash: ReadonlyMap<string, number>,
+  usedTrials: readonly ExplainTrial[],
+  draws: number,
+  seed: number,
+): { draws: number; cells: { arch: unknown; trial: number }[] } {
+  const total = Math.min(draws, MAX_EQUIVALENT_DRAWS);
+  const cells: { arch: unknown; trial: number }[] = [];
+  if (total === 0) return { draws: 0, cells };
+  const keys = new Set<string>();
+  for (const t of usedTrials) {
+    try {
+      keys.add(space.decisions(t.arch).join(','));
+    } catch {
+      // An architecture outside the space: decisionFeatures names the trial.
+    }
+  }
+  const rng = createRng((seed * 2654435761 + 0x51ed) % 2 ** 32);
+  for (let i = 0; i < total; i++) {
+    const arch = space.sample(rng);
+    const trial = byHash.get(space.hash(arch));
+    if (trial === undefined) continue;
+    const key = space.decisions(arch).join(',');
+    if (keys.has(key)) continue;
+    keys.add(key);
+    cells.push({ arch, trial });
+  }
+  return { draws: total, cells };
 }
 
 function pickSpread(s: { mean: number; std: number; low: number; high: number }) {

@@ -161,3 +161,18 @@ test('search --export retrains the best, exports and validates it; --max-latency
     t.regex(h.error, /^ONNX Runtime latency \d+\.\d{3} ms \(batch 1, median\) is over the limit of 0\.000001 ms$/);
   }
 });
+
+test('search --max-params marks larger candidates invalid without training them', (t) => {
+  const r = nasx('search', '--budget', '3', '--epochs', '1', '--max-params', '100', '--json');
+  t.is(r.code, 1, 'no candidate of the default space has at most 100 parameters, so there is no best');
+  const s = JSON.parse(r.stdout);
+  t.is(s.best, null);
+  t.is(s.history.length, 3);
+  for (const h of s.history) {
+    t.is(h.status, 'invalid');
+    t.regex(h.error, /^the architecture has \d+ parameters, over the limit of 100 \(maxParams\)$/);
+  }
+  const bad = nasx('search', '--max-params', '1.5');
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--max-params/);
+});

@@ -6,11 +6,13 @@ import path from 'node:path';
 import { NasxError } from '../../lib/errors.js';
 import { getTabularBenchmark, loadCurveTable } from '../../lib/evaluators/tabular.js';
 import { ABSENT, explain, type Explanation } from '../../lib/report/explain.js';
+import { decomposeTable } from '../../lib/report/fanova.js';
 import { loadSearchSpace } from '../../lib/space/json-space.js';
 import { createNb201Space } from '../../lib/space/nb201-space.js';
 import { SqliteStorage } from '../../lib/study/storage/sqlite.js';
 import { Study } from '../../lib/study/study.js';
 import { packageRoot } from '../../lib/util/package-root.js';
+import { spearman } from '../../lib/util/rank-correlation.js';
 
 const bin = path.join(packageRoot(), 'bin', 'nasx.js');
 const nasx = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -58,6 +60,36 @@ test('explain on a real NB201 random study: sorted importances of the six edges 
   t.notDeepEqual(explain(summary, { trees: 32, seed: 1 }).objectives[0]!.importances, e.objectives[0]!.importances);
 });
 
+test('equivalent cells: NB201 cells that hash like a measured one join the forest, and the ranking of the edges follows the full table', async (t) => {
+  const bench = await getTabularBenchmark('nb201/cifar10');
+  const space = createNb201Space();
+  const rows = bench.rows().filter((r) => r.score !== null);
+  const exact = decomposeTable(rows.map((r) => space.decisions(r.arch)), rows.map((r) => r.score!), EDGES.map(() => 5), []).main;
+  const rho = (e: Explanation) => spearman(EDGES.map((n) => e.objectives[0]!.importances.find((i) => i.name === n)!.mean), exact);
+  const withCells: number[] = [];
+  const without: number[] = [];
+  for (let seed = 0; seed < 5; seed++) {
+    const summary = await new Study({ space, strategy: 'random', evaluator: bench, budget: { evaluations: 200 }, seed }).run();
+    const e = explain(summary, { seed });
+    t.is(e.equivalents.draws, 10 * e.trials);
+    // Every cell cut off from its input is one architecture: its class alone adds dozens of cells.
+    t.true(e.equivalents.cells > 50, `${e.equivalents.cells} equivalent cells`);
+    // The per-option trial counts are the trials', not the added cells'.
+    t.is(e.objectives[0]!.effects.filter((x) => x.decision === EDGES[0]).reduce((a, x) => a + x.trials, 0), e.trials);
+    const none = explain(summary, { seed, equivalents: 0 });
+    t.deepEqual(none.equivalents, { draws: 0, cells: 0 });
+    withCells.push(rho(e));
+    without.push(rho(none));
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  t.true(mean(withCells) >= 0.8, `mean Spearman ρ ${mean(withCells)} over seeds 0-4 (${withCells.join(', ')})`);
+  t.true(mean(withCells) > mean(without), `with equivalent cells ${mean(withCells)}, without ${mean(without)}`);
+  t.throws(() => explain({ space, trials: rows.slice(0, 20) }, { equivalents: -1 }), {
+    instanceOf: RangeError,
+    message: /options\.equivalents/,
+  });
+});
+
 test('failed trials and repeats of an architecture are left out', async (t) => {
   const { space, summary } = await nb201Study(30, 4);
   const trials = [
@@ -87,6 +119,8 @@ test('a variable-length space (the Fashion-MNIST MLP table): decisions by path, 
   t.deepEqual(e.decisions[0]!.options, ['1', '2', '3']);
   t.deepEqual(e.decisions[1]!.options, ['16', '32', '64', '128', '256']);
   t.deepEqual(e.decisions[5]!.options, ['16', '32', '64', '128', '256', ABSENT]);
+  // The MLP space's hash tells every decision vector apart: no equivalent cells.
+  t.is(explain({ space, trials: rows.map((r) => ({ arch: r.arch, score: r.score })) }, { trees: 4 }).equivalents.cells, 0);
   const o = e.objectives[0]!;
   checkShape(t, o);
   const shallow = rows.filter((r) => (r.arch as { layers: unknown[] }).layers.length < 3).length;
