@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { getTabularBenchmark, TABULAR_BENCHMARKS } from '../evaluators/tabular.js';
-import { explain, type ExplainOptions, type ExplainTrial, type Explanation } from '../report/explain.js';
+import { explain, MAX_EQUIVALENT_DRAWS, type ExplainOptions, type ExplainTrial, type Explanation } from '../report/explain.js';
 import { createNb201Space } from '../space/nb201-space.js';
 import { DEFAULT_STORAGE, isPostgresUrl, openStorage } from '../study/storage/open.js';
 import type { Storage, StudyRecord, TrialRow } from '../study/storage/storage.js';
@@ -182,7 +182,7 @@ export async function explainCommand(argv: string[]): Promise<number> {
   }
   const trees = intFlag('trees', values.trees, 1, 10000) ?? EXPLAIN_DEFAULTS.trees;
   const seed = intFlag('seed', values.seed, 0) ?? 0;
-  const equivalents = intFlag('equivalents', values.equivalents, 0, 200_000);
+  const equivalents = intFlag('equivalents', values.equivalents, 0, MAX_EQUIVALENT_DRAWS);
   const top = intFlag('top', values.top, 0, 1000) ?? EXPLAIN_DEFAULTS.top;
   const objectives = values.objectives?.split(',').map((s) => s.trim()).filter(Boolean);
   if (objectives && objectives.length === 0) throw new UsageError('Flag --objectives needs at least one name');

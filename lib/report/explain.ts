@@ -171,7 +171,7 @@ export const ABSENT = 'absent';
 
 const OPTION_NAMES = ['space', 'objectives', 'trees', 'seed', 'maxFeatures', 'minSamplesLeaf', 'maxDepth', 'pairs', 'pairDecisions', 'level', 'minTrials', 'equivalents'];
 /** The most samples of the space `equivalents` draws in all. */
-const MAX_EQUIVALENT_DRAWS = 200_000;
+export const MAX_EQUIVALENT_DRAWS = 200_000;
 
 interface Features {
   decisions: Decision[];
@@ -347,13 +347,19 @@ export function explain(input: ExplainInput, options: ExplainOptions = {}): Expl
   const explained = objectives.map((objective): ObjectiveExplanation => {
     const x: number[][] = [];
     const y: number[] = [];
+    // Trials with a value, and how many of them chose each option (equivalent cells not counted).
     let measured = 0;
+    const counts = features.decisions.map((d) => new Array<number>(d.options.length).fill(0));
     rowTrials.forEach((trial, r) => {
       const v = objectiveValue(trial, objective);
       if (v === null) return;
-      x.push(features.rows[r]!);
+      const row = features.rows[r]!;
+      x.push(row);
       y.push(v);
-      if (r < usedTrials.length) measured++;
+      if (r < usedTrials.length) {
+        measured++;
+        row.forEach((c, j) => counts[j]![c]!++);
+      }
     });
     if (y.length === 0) {
       const names = new Set<string>(['score']);
@@ -364,10 +370,6 @@ export function explain(input: ExplainInput, options: ExplainOptions = {}): Expl
       throw new RangeError(`Expected an objective the trials measure for options.objectives (${[...names].join(', ')}) but received ${describeValue(objective)}`);
     }
     if (measured < minTrials) throw tooFew(measured, `trials with a value of ${objective}`);
-    const counts = features.decisions.map((d) => new Array<number>(d.options.length).fill(0));
-    usedTrials.forEach((trial, r) => {
-      if (objectiveValue(trial, objective) !== null) features.rows[r]!.forEach((c, j) => counts[j]![c]!++);
-    });
 
     const forest = RandomForest.fit(x, y, cardinalities, { trees, seed, maxFeatures, minSamplesLeaf, maxDepth });
     const fa = fanovaOfForest(forest, { pairFeatures: pairDecisions, level });
